@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+// Not public API: palitra::detail may change in any release.
+//
+// One run() or one whole gather() is one CallBase. The caller allocates it, the runner queues it,
+// the loop thread start()s it, and finish() hands the outcome back. Two references keep it alive:
+// the caller's (dropped when it stops waiting, for whatever reason) and the loop's (dropped when
+// the last coroutine of the call has ended). That is what lets a timed-out caller leave while its
+// coroutine, its callable and the captures it refers to stay valid until the frame ends.
+#pragma once
+
+#include <palitra/detail/traits.h>
+#include <palitra/palitra_export.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace palitra {
+class EventLoopThreadRunner;
+}
+
+namespace palitra::detail {
+
+class RunnerCore;
+
+enum class CallStatus : unsigned char {
+    Pending,  //!< the caller waits
+    Finished, //!< the outcome is in (value or error)
+    TimedOut, //!< the caller's deadline passed; it has left
+    Closed,   //!< the runner closed (or its loop ended) first; the caller has left or is leaving
+};
+
+class PALITRA_EXPORT CallBase {
+public:
+    CallBase(const CallBase &) = delete;
+    CallBase &operator=(const CallBase &) = delete;
+
+    //! Loop thread: invoke the callable(s). Never throws; failures become the call's outcome.
+    virtual void start() noexcept = 0;
+    //! The call will never start (the runner closed first): drop the callables now.
+    virtual void discard() noexcept = 0;
+
+    //! Drops one of the two references; the last one deletes the call.
+    void release() noexcept {
+        if (m_refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+            delete this;
+    }
+
+    //! The failure that ended the call, or null.
+    std::exception_ptr error() const noexcept { return m_error; }
+
+    //! True once the caller stopped waiting without taking the outcome (timeout, close).
+    bool isAbandoned() const noexcept {
+        const auto status = m_status.load(std::memory_order_acquire);
+        return status == CallStatus::TimedOut || status == CallStatus::Closed;
+    }
+
+protected:
+    CallBase() = default;
+    virtual ~CallBase();
+
+    std::stop_token stopToken() const noexcept { return m_stop.get_token(); }
+    void requestStop() noexcept { m_stop.request_stop(); }
+
+    //! Hands the outcome to the caller if it still waits (null \a error: success). Later calls
+    //! and calls after the caller left change nothing.
+    void finish(std::exception_ptr error) noexcept;
+
+    //! Bookkeeping for close(): how many coroutines of this runner are still running.
+    void coroutineStarted() noexcept;
+    void coroutineEnded() noexcept;
+
+private:
+    friend class RunnerCore;
+    friend class palitra::EventLoopThreadRunner;
+
+    std::atomic<int> m_refs{2};
+    std::atomic<CallStatus> m_status{CallStatus::Pending}; // written under m_mutex
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    std::exception_ptr m_error;
+    std::stop_source m_stop;
+    RunnerCore *m_core = nullptr;
+    // The runner's list of calls whose caller may be blocked; guarded by the runner's mutex.
+    CallBase *m_prev = nullptr;
+    CallBase *m_next = nullptr;
+};
+
+//! Makes the call's stop token the one palitra::currentStopToken() returns while the callable
+//! runs synchronously on the loop thread (up to its first suspension).
+class PALITRA_EXPORT CurrentStopScope {
+public:
+    explicit CurrentStopScope(const std::stop_token &token) noexcept;
+    ~CurrentStopScope();
+    CurrentStopScope(const CurrentStopScope &) = delete;
+    CurrentStopScope &operator=(const CurrentStopScope &) = delete;
+
+private:
+    const std::stop_token *m_previous;
+};
+
+//! A coroutine nobody awaits: it starts at once and frees its own frame when it ends. It drives
+//! one user coroutine to its end and reports the outcome; it never throws.
+struct DetachedCoroutine {
+    struct promise_type {
+        DetachedCoroutine get_return_object() noexcept { return {}; }
+        std::suspend_never initial_suspend() noexcept { return {}; }
+        std::suspend_never final_suspend() noexcept { return {}; }
+        void return_void() noexcept {}
+        // The drivers catch everything themselves; reaching this is a palitra bug.
+        void unhandled_exception() noexcept { std::terminate(); }
+    };
+};
+
+//! The callable and the slot for its result, for one coroutine.
+template<typename Fn>
+class Job {
+public:
+    using Value = ValueOf<Fn>;
+    using Slot = Stored<Value>;
+
+    template<typename F>
+    explicit Job(F &&fn) : m_fn(std::in_place, std::forward<F>(fn)) {}
+
+    //! Runs the coroutine to its end, stores the value, destroys the callable on the loop thread
+    //! (so captures are gone when the caller wakes), then calls \a done with the failure or null.
+    template<typename Done>
+    DetachedCoroutine drive(Done done) {
+        std::exception_ptr failure;
+        try {
+            if constexpr (std::is_void_v<Value>) {
+                co_await std::invoke(*m_fn);
+                m_slot.emplace();
+            } else {
+                m_slot.emplace(co_await std::invoke(*m_fn));
+            }
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        m_fn.reset();
+        done(std::move(failure));
+    }
+
+    void discard() noexcept { m_fn.reset(); }
+    Slot takeSlot() { return std::move(*m_slot); }
+
+private:
+    std::optional<std::decay_t<Fn>> m_fn;
+    std::optional<Slot> m_slot;
+};
+
+//! Starts one job with its driver; a failure to even start (no memory for the frame) is
+//! reported like a failure of the coroutine.
+template<typename Fn, typename Done>
+void startJob(Job<Fn> &job, Done done) noexcept {
+    try {
+        job.drive(done);
+    } catch (...) {
+        job.discard();
+        done(std::current_exception());
+    }
+}
+
+//! One palitra::run().
+template<typename Fn>
+class RunCall final : public CallBase {
+public:
+    template<typename F>
+    explicit RunCall(F &&fn) : m_job(std::forward<F>(fn)) {}
+
+    void start() noexcept override {
+        if (isAbandoned()) { // the caller left before the loop got here: don't start it at all
+            discardStarted();
+            return;
+        }
+        const std::stop_token token = stopToken();
+        CurrentStopScope scope(token);
+        coroutineStarted();
+        startJob(m_job, [this](std::exception_ptr failure) {
+            coroutineEnded();
+            finish(std::move(failure));
+            release();
+        });
+    }
+
+    void discard() noexcept override { m_job.discard(); }
+
+    ValueOf<Fn> take() {
+        if constexpr (!std::is_void_v<ValueOf<Fn>>)
+            return m_job.takeSlot();
+    }
+
+private:
+    void discardStarted() noexcept {
+        m_job.discard();
+        release();
+    }
+
+    Job<Fn> m_job;
+};
+
+//! The shared part of both gather calls: counting ends, first failure, outcome mode.
+class GatherBase : public CallBase {
+protected:
+    GatherBase(std::size_t count, bool collectOutcomes) noexcept
+        : m_remaining(count), m_collectOutcomes(collectOutcomes) {}
+
+    //! One coroutine ended. In default mode the first failure ends the whole call at once and
+    //! asks the siblings to stop; otherwise failures wait in their slot.
+    void jobEnded(std::exception_ptr failure, std::exception_ptr &slotError) noexcept {
+        coroutineEnded();
+        if (failure) {
+            if (m_collectOutcomes) {
+                slotError = std::move(failure);
+            } else if (!m_failed.exchange(true, std::memory_order_acq_rel)) {
+                finish(std::move(failure));
+                requestStop();
+            }
+        }
+        if (m_remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            finish(nullptr);
+            release();
+        }
+    }
+
+    bool collectsOutcomes() const noexcept { return m_collectOutcomes; }
+
+private:
+    std::atomic<std::size_t> m_remaining;
+    std::atomic<bool> m_failed{false};
+    const bool m_collectOutcomes;
+};
+
+
+//! One palitra::gather(fns...) / gatherOutcomes(fns...): a fixed set of callables.
+template<typename... Fns>
+class TupleGatherCall final : public GatherBase {
+public:
+    template<typename... F>
+    TupleGatherCall(bool collectOutcomes, F &&...fns)
+        : GatherBase(sizeof...(Fns), collectOutcomes), m_jobs(Job<Fns>(std::forward<F>(fns))...) {}
+
+    void start() noexcept override {
+        if (isAbandoned()) {
+            discard();
+            release();
+            return;
+        }
+        const std::stop_token token = stopToken();
+        CurrentStopScope scope(token);
+        startAll(std::index_sequence_for<Fns...>{});
+    }
+
+    void discard() noexcept override {
+        std::apply([](auto &...job) { (job.discard(), ...); }, m_jobs);
+    }
+
+    //! Default mode: every value, in argument order.
+    std::tuple<typename Job<Fns>::Slot...> takeValues() {
+        return takeValues(std::index_sequence_for<Fns...>{});
+    }
+    //! Outcome mode: value or exception of each, in argument order.
+    template<template<typename> class Outcome>
+    std::tuple<Outcome<typename Job<Fns>::Slot>...> takeOutcomes() {
+        return takeOutcomes<Outcome>(std::index_sequence_for<Fns...>{});
+    }
+
+private:
+    template<std::size_t... I>
+    void startAll(std::index_sequence<I...>) noexcept {
+        (startOne<I>(), ...);
+    }
+    template<std::size_t I>
+    void startOne() noexcept {
+        coroutineStarted();
+        startJob(std::get<I>(m_jobs), [this](std::exception_ptr failure) {
+            jobEnded(std::move(failure), m_errors[I]);
+        });
+    }
+    template<std::size_t... I>
+    std::tuple<typename Job<Fns>::Slot...> takeValues(std::index_sequence<I...>) {
+        return std::tuple<typename Job<Fns>::Slot...>(std::get<I>(m_jobs).takeSlot()...);
+    }
+    template<template<typename> class Outcome, std::size_t... I>
+    std::tuple<Outcome<typename Job<Fns>::Slot>...> takeOutcomes(std::index_sequence<I...>) {
+        return std::tuple<Outcome<typename Job<Fns>::Slot>...>(
+            takeOutcome<Outcome, I>()...);
+    }
+    template<template<typename> class Outcome, std::size_t I>
+    auto takeOutcome() {
+        using Slot = typename std::tuple_element_t<I, std::tuple<Job<Fns>...>>::Slot;
+        if (m_errors[I])
+            return Outcome<Slot>(m_errors[I]);
+        return Outcome<Slot>(std::get<I>(m_jobs).takeSlot());
+    }
+
+    std::tuple<Job<Fns>...> m_jobs;
+    std::exception_ptr m_errors[sizeof...(Fns)];
+};
+
+//! One palitra::gather(range) / gatherOutcomes(range).
+template<typename Fn>
+class RangeGatherCall final : public GatherBase {
+public:
+    RangeGatherCall(std::vector<Job<Fn>> jobs, bool collectOutcomes)
+        : GatherBase(jobs.size(), collectOutcomes), m_jobs(std::move(jobs)),
+          m_errors(m_jobs.size()) {}
+
+    void start() noexcept override {
+        if (isAbandoned()) {
+            discard();
+            release();
+            return;
+        }
+        const std::stop_token token = stopToken();
+        CurrentStopScope scope(token);
+        for (std::size_t i = 0; i < m_jobs.size(); ++i) {
+            coroutineStarted();
+            startJob(m_jobs[i], [this, i](std::exception_ptr failure) {
+                jobEnded(std::move(failure), m_errors[i]);
+            });
+        }
+    }
+
+    void discard() noexcept override {
+        for (auto &job : m_jobs)
+            job.discard();
+    }
+
+    //! Appends every value, in input order, to \a out.
+    template<typename List>
+    void takeValues(List &out) {
+        out.reserve(static_cast<typename List::size_type>(m_jobs.size()));
+        for (auto &job : m_jobs)
+            out.emplace_back(job.takeSlot());
+    }
+    //! Appends every outcome, in input order, to \a out.
+    template<typename List>
+    void takeOutcomes(List &out) {
+        using Outcome = typename List::value_type;
+        out.reserve(static_cast<typename List::size_type>(m_jobs.size()));
+        for (std::size_t i = 0; i < m_jobs.size(); ++i) {
+            if (m_errors[i])
+                out.emplace_back(Outcome(m_errors[i]));
+            else
+                out.emplace_back(Outcome(m_jobs[i].takeSlot()));
+        }
+    }
+
+private:
+    std::vector<Job<Fn>> m_jobs;
+    std::vector<std::exception_ptr> m_errors;
+};
+
+//! The caller's reference: released however the caller leaves.
+template<typename Call>
+class CallerRef {
+public:
+    explicit CallerRef(Call *call) noexcept : m_call(call) {}
+    ~CallerRef() { m_call->release(); }
+    CallerRef(const CallerRef &) = delete;
+    CallerRef &operator=(const CallerRef &) = delete;
+    Call *operator->() const noexcept { return m_call; }
+    Call &operator*() const noexcept { return *m_call; }
+
+private:
+    Call *m_call;
+};
+
+} // namespace palitra::detail

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <palitra/palitra_export.h>
+#include <palitra/runner.h>
+
+#include <memory>
+#include <utility>
+
+namespace palitra {
+
+namespace detail {
+//! The global runner, created on first use (exactly once even when threads race) and after
+//! shutdownGlobalRunner(). The shared_ptr keeps it valid for a call that races a shutdown.
+PALITRA_EXPORT std::shared_ptr<EventLoopThreadRunner> globalRunner();
+} // namespace detail
+
+/*!
+ * \brief EventLoopThreadRunner::run() on the global runner, which is created on first use.
+ *
+ * \code
+ * const QByteArray page = palitra::run([&]() -> QCoro::Task<QByteArray> {
+ *     co_return co_await fetch(url);
+ * }, std::chrono::seconds(5));
+ * \endcode
+ * The global runner's thread is named "palitra-global". It is shut down at process exit (and
+ * when the QCoreApplication in use is destroyed), waiting at most its close grace period.
+ */
+template<typename Fn>
+auto run(Fn &&fn) {
+    static_assert(detail::checkCallable<Fn>());
+    return detail::globalRunner()->run(std::forward<Fn>(fn));
+}
+
+//! \overload Throws TimeoutError once \a timeout has passed; see EventLoopThreadRunner::run().
+template<typename Fn, typename Rep, typename Period>
+auto run(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
+    static_assert(detail::checkCallable<Fn>());
+    return detail::globalRunner()->run(std::forward<Fn>(fn), timeout);
+}
+
+//! EventLoopThreadRunner::gather() on the global runner: `gather(fa, fb)`, `gather(range)`,
+//! with an optional trailing timeout.
+template<typename... Args>
+auto gather(Args &&...args) {
+    return detail::globalRunner()->gather(std::forward<Args>(args)...);
+}
+
+//! EventLoopThreadRunner::gatherOutcomes() on the global runner (Python's
+//! `return_exceptions=True`).
+template<typename... Args>
+auto gatherOutcomes(Args &&...args) {
+    return detail::globalRunner()->gatherOutcomes(std::forward<Args>(args)...);
+}
+
+//! True when the global runner exists and its loop thread is running.
+PALITRA_EXPORT bool isRunnerAlive() noexcept;
+
+/*!
+ * \brief Closes the global runner (see EventLoopThreadRunner::close()) and forgets it.
+ *
+ * Thread-safe and idempotent. The next free-function call creates a fresh runner on a new thread.
+ * Calls blocked on the old runner end with RunnerClosedError.
+ */
+PALITRA_EXPORT void shutdownGlobalRunner();
+
+} // namespace palitra

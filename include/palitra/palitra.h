@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: MIT
+// palitra: block on QCoro coroutines from synchronous Qt code without re-entering its event loop.
+#pragma once
+
+#include <palitra/errors.h>
+#include <palitra/global.h>
+#include <palitra/outcome.h>
+#include <palitra/runner.h>
+#include <palitra/stop.h>
+#include <palitra/version.h>

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <palitra/detail/call.h>
+#include <palitra/detail/deadline.h>
+#include <palitra/detail/traits.h>
+#include <palitra/errors.h>
+#include <palitra/outcome.h>
+#include <palitra/palitra_export.h>
+
+#include <QList>
+#include <QString>
+
+#include <chrono>
+#include <memory>
+#include <ranges>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+QT_BEGIN_NAMESPACE
+class QObject;
+class QThread;
+QT_END_NAMESPACE
+
+namespace palitra {
+
+//! How an EventLoopThreadRunner is set up. Every field has a sensible default.
+struct RunnerOptions {
+    //! Name of the loop thread (shown by debuggers, `top -H`, `QThread::objectName()`).
+    QString threadName = QStringLiteral("palitra");
+    //! How long close() lets coroutines that were asked to stop finish before the loop quits;
+    //! the ones still suspended then are abandoned (never resumed, never destroyed) and
+    //! reported with qCWarning. Also bounds how long process exit waits.
+    std::chrono::milliseconds closeGracePeriod = std::chrono::seconds(2);
+};
+
+//! The list type of gather(range): a QList, or a std::vector for move-only results (QList's
+//! implicit sharing needs copyable elements).
+template<typename T>
+using ResultList = std::conditional_t<std::is_copy_constructible_v<T>, QList<T>, std::vector<T>>;
+
+/*!
+ * \brief A persistent thread running a Qt event loop, on which your coroutines run while
+ * synchronous code waits for them without running any event loop itself.
+ *
+ * Constructing a runner starts nothing; the first call that needs the loop starts its thread.
+ * All members are thread-safe. The runner can neither be copied nor moved; the destructor calls
+ * close().
+ *
+ * \code
+ * palitra::EventLoopThreadRunner runner;
+ * int answer = runner.run([]() -> QCoro::Task<int> { co_return 42; });
+ * \endcode
+ */
+class PALITRA_EXPORT EventLoopThreadRunner {
+public:
+    //! A runner with default RunnerOptions. Starts no thread.
+    EventLoopThreadRunner();
+    //! A runner with \a options. Starts no thread.
+    explicit EventLoopThreadRunner(RunnerOptions options);
+    //! Calls close().
+    ~EventLoopThreadRunner();
+
+    EventLoopThreadRunner(const EventLoopThreadRunner &) = delete;
+    EventLoopThreadRunner &operator=(const EventLoopThreadRunner &) = delete;
+    EventLoopThreadRunner(EventLoopThreadRunner &&) = delete;
+    EventLoopThreadRunner &operator=(EventLoopThreadRunner &&) = delete;
+
+    /*!
+     * \brief Invokes \a fn on the loop thread and blocks, without running any event loop, until
+     * its coroutine finishes.
+     *
+     * \param fn a callable taking no arguments and returning `QCoro::Task<T>`; it is moved or
+     * copied into the runner and kept until its coroutine has ended.
+     * \return the coroutine's value (moved, never copied); nothing for `Task<void>`.
+     * \throws whatever the coroutine throws, with its own dynamic type.
+     * \throws RunnerClosedError if the runner is closed, or closes while waiting.
+     * \throws DeadlockError if called on this runner's own loop thread (fn is not invoked).
+     * \throws std::invalid_argument for a null function pointer or empty std::function.
+     */
+    template<typename Fn>
+    auto run(Fn &&fn) {
+        static_assert(detail::checkCallable<Fn>());
+        return runUntil(std::forward<Fn>(fn), detail::noDeadline);
+    }
+
+    /*!
+     * \brief Like run(fn), but throws TimeoutError once \a timeout has passed.
+     *
+     * The deadline is the caller's own: it holds even while the loop thread is busy. On timeout
+     * the coroutine is asked to stop (currentStopToken()) and its late outcome is dropped; the
+     * callable and its captures live until the coroutine ends, so captures by reference must
+     * outlive it. A timeout of zero or less has already passed: TimeoutError is thrown at once
+     * and \a fn is not invoked. Any `std::chrono::duration` is accepted, floating-point and
+     * extreme ones included (`hours::max()` means no timeout).
+     */
+    template<typename Fn, typename Rep, typename Period>
+    auto run(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
+        static_assert(detail::checkCallable<Fn>());
+        return runUntil(std::forward<Fn>(fn), detail::deadlineAfter(timeout));
+    }
+
+    /*!
+     * \brief Runs all callables concurrently on the loop and returns their values in order.
+     *
+     * `gather(fa, fb, fc)` returns `std::tuple<A, B, C>` (`std::monostate` for a void one);
+     * `gather(range)` returns a ResultList<T> in input order for any sized range of callables
+     * (those of an lvalue range or a view are copied, those of an owning rvalue range moved).
+     * A trailing `std::chrono::duration` sets a timeout: `gather(fa, fb, 2s)`, `gather(list, 2s)`.
+     *
+     * Every coroutine is started before the caller waits, all in one posted call. The first
+     * failure is thrown at once and the siblings are asked to stop; their late outcomes are
+     * dropped. An empty gather returns an empty result at once and starts nothing. Every
+     * callable is checked first: an empty one throws std::invalid_argument and none starts.
+     * \throws as run(), plus the first coroutine exception.
+     */
+    template<typename... Args>
+    auto gather(Args &&...args) {
+        return gatherDispatch<false>(std::forward<Args>(args)...);
+    }
+
+    /*!
+     * \brief Like gather(), but each slot holds its coroutine's value or exception.
+     *
+     * Returns `std::tuple<Outcome<A>, ...>` or a ResultList of Outcome<T>; only TimeoutError,
+     * RunnerClosedError, DeadlockError and std::invalid_argument are thrown. This is Python's
+     * `gather(..., return_exceptions=True)`.
+     */
+    template<typename... Args>
+    auto gatherOutcomes(Args &&...args) {
+        return gatherDispatch<true>(std::forward<Args>(args)...);
+    }
+
+    /*!
+     * \brief Closes the runner. Idempotent and thread-safe, also from the loop thread itself.
+     *
+     * After it, run() and gather() throw RunnerClosedError. Callers blocked right now are
+     * released at once with RunnerClosedError; calls queued but not started fail the same way and
+     * are never invoked. Coroutines in flight are asked to stop and get
+     * RunnerOptions::closeGracePeriod to end; then the loop quits and the thread is joined.
+     * Coroutines still suspended are abandoned (never resumed, never destroyed: their frames
+     * leak on purpose) and counted in a qCWarning. Called on the loop thread, close() does not
+     * wait for the thread; the destructor joins it.
+     */
+    void close();
+
+    //! True while the loop thread runs and the runner is not closed.
+    [[nodiscard]] bool isRunning() const noexcept;
+
+    //! The loop thread; starts it if needed. nullptr after close().
+    QThread *thread();
+    //! A QObject living on the loop thread (for invokeMethod, QTimer::singleShot, connections,
+    //! or as a parent that close() deletes); starts the loop if needed. nullptr after close().
+    QObject *context();
+
+private:
+    template<typename Fn>
+    auto runUntil(Fn &&fn, detail::Deadline deadline) {
+        using F = std::decay_t<Fn>;
+        if (detail::isEmptyCallable(fn))
+            detail::throwEmptyCallable();
+        checkUsable();
+        detail::throwIfPassed(deadline);
+        detail::CallerRef call(new detail::RunCall<F>(std::forward<Fn>(fn)));
+        execute(*call, deadline);
+        return call->take();
+    }
+
+    template<bool Outcomes, typename... Args>
+    auto gatherDispatch(Args &&...args) {
+        if constexpr (sizeof...(Args) > 0 &&
+                      detail::isDuration<std::tuple_element_t<sizeof...(Args) - 1,
+                                                              std::tuple<Args...>>>) {
+            auto all = std::forward_as_tuple(std::forward<Args>(args)...);
+            return gatherWithLastAsTimeout<Outcomes>(
+                all, std::make_index_sequence<sizeof...(Args) - 1>{});
+        } else {
+            return gatherUntil<Outcomes>(detail::noDeadline, std::forward<Args>(args)...);
+        }
+    }
+
+    template<bool Outcomes, typename... Args>
+    auto gatherUntil(detail::Deadline deadline, Args &&...args) {
+        if constexpr (sizeof...(Args) == 1 &&
+                      (detail::CallableRange<std::remove_cvref_t<Args>> && ...)) {
+            return gatherRange<Outcomes>(deadline, std::forward<Args>(args)...);
+        } else {
+            return gatherTuple<Outcomes>(deadline, std::forward<Args>(args)...);
+        }
+    }
+
+    template<bool Outcomes, typename Tuple, std::size_t... I>
+    auto gatherWithLastAsTimeout(Tuple &all, std::index_sequence<I...>) {
+        const auto deadline = detail::deadlineAfter(std::get<sizeof...(I)>(all));
+        return gatherUntil<Outcomes>(deadline, std::forward<std::tuple_element_t<I, Tuple>>(
+                                                   std::get<I>(all))...);
+    }
+
+    template<bool Outcomes, typename R>
+    auto gatherRange(detail::Deadline deadline, R &&range) {
+        using Element = std::ranges::range_value_t<std::remove_cvref_t<R>>;
+        static_assert(detail::checkCallable<Element>());
+        using F = std::decay_t<Element>;
+        using Slot = typename detail::Job<F>::Slot;
+        using List = ResultList<std::conditional_t<Outcomes, Outcome<Slot>, Slot>>;
+
+        std::vector<detail::Job<F>> jobs;
+        jobs.reserve(static_cast<std::size_t>(std::ranges::size(range)));
+        for (auto &&fn : range) {
+            if (detail::isEmptyCallable(fn))
+                detail::throwEmptyCallable();
+            if constexpr (detail::movesElements<R>)
+                jobs.emplace_back(std::move(fn));
+            else
+                jobs.emplace_back(static_cast<const F &>(fn));
+        }
+        checkUsable();
+        List out;
+        if (jobs.empty())
+            return out;
+        detail::throwIfPassed(deadline);
+        detail::CallerRef call(new detail::RangeGatherCall<F>(std::move(jobs), Outcomes));
+        execute(*call, deadline);
+        if constexpr (Outcomes)
+            call->takeOutcomes(out);
+        else
+            call->takeValues(out);
+        return out;
+    }
+
+    template<bool Outcomes, typename... Fns>
+    auto gatherTuple(detail::Deadline deadline, Fns &&...fns) {
+        static_assert((detail::checkCallable<Fns>() && ...));
+        using Call = detail::TupleGatherCall<std::decay_t<Fns>...>;
+        const bool anyEmpty = (detail::isEmptyCallable(fns) || ...);
+        if (anyEmpty)
+            detail::throwEmptyCallable();
+        checkUsable();
+        if constexpr (sizeof...(Fns) == 0) {
+            return std::tuple<>{};
+        } else {
+            detail::throwIfPassed(deadline);
+            detail::CallerRef call(new Call(Outcomes, std::forward<Fns>(fns)...));
+            execute(*call, deadline);
+            if constexpr (Outcomes)
+                return call->template takeOutcomes<Outcome>();
+            else
+                return call->takeValues();
+        }
+    }
+
+    //! Throws DeadlockError on this runner's loop thread, RunnerClosedError once closed, Error
+    //! in a forked child or without the application the loop thread needs.
+    void checkUsable() const;
+    //! The one dispatch path of run() and gather(): queue \a call, post a drain if the queue was
+    //! empty, wait until the outcome, the deadline or close. Rethrows the coroutine's failure.
+    void execute(detail::CallBase &call, detail::Deadline deadline);
+
+    std::shared_ptr<detail::RunnerCore> d;
+};
+
+} // namespace palitra

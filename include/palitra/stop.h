@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <palitra/detail/waker.h>
+#include <palitra/palitra_export.h>
+
+#include <QMetaObject>
+#include <QObject>
+
+#include <chrono>
+#include <coroutine>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <tuple>
+#include <type_traits>
+
+namespace palitra {
+
+/*!
+ * \brief The stop token of the palitra call whose callable is running right now on this thread.
+ *
+ * QCoro 0.8 cannot cancel a suspended coroutine, and destroying a suspended frame is a
+ * use-after-free for almost every QCoro awaitable, so palitra never does. Instead every run() and
+ * every gather() carries a `std::stop_source`; stop is requested when the caller's timeout
+ * passes, when a sibling fails in a default-mode gather, and when the runner closes.
+ *
+ * The token is only "current" while the callable runs synchronously, that is up to the
+ * coroutine's first suspension. Read it at the top of the coroutine and keep it:
+ * \code
+ * palitra::run([]() -> QCoro::Task<int> {
+ *     const std::stop_token stop = palitra::currentStopToken();
+ *     while (!stop.stop_requested())
+ *         co_await palitra::sleepFor(100ms, stop);
+ *     co_return 0;
+ * }, 2s);
+ * \endcode
+ * Outside a palitra callable it returns a token with `stop_possible() == false`.
+ * \note Stop callbacks run on the thread that requests the stop (the caller on timeout, the
+ * thread calling close()): they must post to the loop thread before touching loop objects. The
+ * helpers below do.
+ */
+PALITRA_EXPORT std::stop_token currentStopToken() noexcept;
+
+//! Awaitable returned by palitra::sleepFor(). `co_await` gives true if the whole time passed,
+//! false if it woke early because stop was requested.
+class PALITRA_EXPORT SleepAwaiter {
+public:
+    //! See palitra::sleepFor().
+    SleepAwaiter(std::chrono::milliseconds duration, std::stop_token stop) noexcept;
+    ~SleepAwaiter();
+    //! Moves an awaiter that has not been awaited yet (compilers may move the operand of
+    //! co_await into the frame).
+    SleepAwaiter(SleepAwaiter &&other) noexcept;
+    SleepAwaiter &operator=(SleepAwaiter &&) = delete;
+
+    //! \internal
+    bool await_ready() const noexcept;
+    //! \internal
+    void await_suspend(std::coroutine_handle<> handle);
+    //! \internal
+    bool await_resume() const noexcept;
+
+private:
+    std::chrono::milliseconds m_duration;
+    std::stop_token m_stop;
+    detail::Waker *m_waker = nullptr;
+    std::optional<std::stop_callback<detail::PostStopWake>> m_onStop;
+};
+
+/*!
+ * \brief Sleeps on the current thread's event loop for \a duration, waking early when \a stop is
+ * requested.
+ *
+ * `co_await palitra::sleepFor(500ms, stop)` is true when the whole time passed and false when it
+ * ended early because of a stop request (or stop was already requested: then it does not
+ * suspend). The coroutine resumes on the thread that awaited, whichever thread requested the
+ * stop. Durations are rounded up to whole milliseconds.
+ */
+template<typename Rep, typename Period>
+SleepAwaiter sleepFor(std::chrono::duration<Rep, Period> duration, std::stop_token stop) {
+    return SleepAwaiter(std::chrono::ceil<std::chrono::milliseconds>(duration), std::move(stop));
+}
+
+/*!
+ * \brief Runs \a action on \a target's thread once stop is requested, for as long as the guard
+ * lives.
+ *
+ * The action is posted (queued) to \a target's thread, never run inline on the thread that
+ * requested the stop. Destroy the guard before \a target: the destructor unregisters the
+ * callback and waits for a callback that is running at that moment to finish posting.
+ */
+class PALITRA_EXPORT StopGuard {
+public:
+    //! A guard that does nothing.
+    StopGuard() noexcept;
+    //! Registers \a action; if stop was already requested, it is posted at once.
+    StopGuard(const std::stop_token &stop, QObject *target, std::function<void()> action);
+    ~StopGuard();
+    StopGuard(StopGuard &&) noexcept;
+    StopGuard &operator=(StopGuard &&) noexcept;
+
+private:
+    struct Poster {
+        QObject *target;
+        std::function<void()> action;
+        void operator()() const noexcept;
+    };
+    std::unique_ptr<std::stop_callback<Poster>> m_callback;
+};
+
+/*!
+ * \brief Aborts \a reply on its own thread when \a stop is requested.
+ *
+ * `QNetworkReply::abort()` finishes the reply with `OperationCanceledError`, which resumes a
+ * pending `co_await reply` at once: that is how a network call ends early without destroying a
+ * suspended frame. Keep the guard alive while awaiting and destroy it before the reply:
+ * \code
+ * auto *reply = nam->get(request);
+ * const auto guard = palitra::abortOnStop(reply, stop);
+ * co_await reply;
+ * reply->deleteLater();
+ * \endcode
+ * Works with any QObject subclass that has an `abort()` member (a template, so that palitra does
+ * not link QtNetwork).
+ */
+template<typename Reply>
+[[nodiscard]] StopGuard abortOnStop(Reply *reply, const std::stop_token &stop) {
+    static_assert(std::is_base_of_v<QObject, Reply>,
+                  "palitra::abortOnStop() takes a QObject with an abort() member, such as "
+                  "QNetworkReply.");
+    return StopGuard(stop, reply, [reply] { reply->abort(); });
+}
+
+//! Awaitable returned by palitra::awaitSignal().
+template<typename Sender, typename... Args>
+class SignalAwaiter {
+public:
+    using Result = std::optional<std::tuple<std::decay_t<Args>...>>;
+    using Signal = void (Sender::*)(Args...);
+
+    SignalAwaiter(const Sender *sender, Signal signal, std::stop_token stop)
+        : m_sender(sender), m_signal(signal), m_stop(std::move(stop)) {}
+    ~SignalAwaiter() {
+        m_onStop.reset(); // first: a stop callback may be posting to the Waker right now
+        if (m_waker) {
+            QObject::disconnect(m_connection);
+            m_waker->detach();
+        }
+    }
+    //! Moves an awaiter that has not been awaited yet (compilers may move the operand of
+    //! co_await into the frame).
+    SignalAwaiter(SignalAwaiter &&other) noexcept
+        : m_sender(other.m_sender), m_signal(other.m_signal), m_stop(std::move(other.m_stop)) {}
+    SignalAwaiter &operator=(SignalAwaiter &&) = delete;
+
+    //! \internal
+    bool await_ready() const noexcept { return m_stop.stop_requested(); }
+    //! \internal
+    void await_suspend(std::coroutine_handle<> handle) {
+        m_waker = new detail::Waker(handle);
+        // The Waker lives on the awaiting (loop) thread: an emission from another thread is
+        // queued to it, one from this thread is direct. Either way we resume here.
+        m_connection = QObject::connect(m_sender, m_signal, m_waker, [this](Args... args) {
+            if (m_result)
+                return;
+            m_result.emplace(std::forward<Args>(args)...);
+            QObject::disconnect(m_connection);
+            m_waker->wake(false);
+        });
+        if (m_stop.stop_possible())
+            m_onStop.emplace(m_stop, detail::PostStopWake{m_waker});
+    }
+    //! \internal The signal's arguments, or std::nullopt when stop came first.
+    Result await_resume() { return std::move(m_result); }
+
+private:
+    const Sender *m_sender;
+    Signal m_signal;
+    std::stop_token m_stop;
+    detail::Waker *m_waker = nullptr;
+    QMetaObject::Connection m_connection;
+    Result m_result;
+    std::optional<std::stop_callback<detail::PostStopWake>> m_onStop;
+};
+
+/*!
+ * \brief Waits for \a signal of \a sender and resumes on the awaiting thread (the loop thread).
+ *
+ * QCoro 0.8's `co_await qCoro(obj, &Obj::signal)` resumes the coroutine in `obj`'s thread: a
+ * coroutine on the loop thread awaiting a GUI object's signal would continue on the GUI thread,
+ * which is blocked in run(). This awaitable always resumes where it was awaited. `co_await` gives
+ * the signal's arguments as a `std::optional<std::tuple<...>>`, or `std::nullopt` when \a stop
+ * was requested first.
+ * \note The arguments of a signal emitted from another thread are copied (queued connection).
+ */
+template<typename Sender, typename Base, typename... Args>
+    requires std::is_base_of_v<Base, Sender> && std::is_base_of_v<QObject, Base>
+SignalAwaiter<Base, Args...> awaitSignal(const Sender *sender, void (Base::*signal)(Args...),
+                                         std::stop_token stop = {}) {
+    return SignalAwaiter<Base, Args...>(sender, signal, std::move(stop));
+}
+
+} // namespace palitra
