@@ -95,8 +95,8 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_changed; // joined, or the last blocked caller left
     State m_state = State::Idle;
-    bool m_loopFinished = false;     // the event loop returned (close or behind our back)
-    bool m_endedBehindBack = false;  // ... without close() asking it to
+    bool m_loopFinished = false;    // the event loop returned (close or behind our back)
+    bool m_endedBehindBack = false; // ... without close() asking it to
     bool m_joining = false;
     std::vector<CallBase *> m_queue; // dispatched, not started yet
     CallBase *m_waiting = nullptr;   // calls whose caller may be blocked (intrusive list)
@@ -317,7 +317,8 @@ void RunnerCore::beginClose(std::unique_lock<std::mutex> &lock) {
         call->m_stop.request_stop();
     }
     if (!m_loopFinished)
-        QMetaObject::invokeMethod(m_context, [this] { beginShutdown(); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            m_context, [this] { beginShutdown(); }, Qt::QueuedConnection);
 
     lock.unlock();
     for (CallBase *call : queued) {

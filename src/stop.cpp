@@ -44,7 +44,8 @@ void Waker::wake(bool byStop) {
 }
 
 void Waker::postStopWake() noexcept {
-    QMetaObject::invokeMethod(this, [this] { wake(true); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this] { wake(true); }, Qt::QueuedConnection);
 }
 
 void Waker::startTimeout(std::chrono::milliseconds timeout) {
@@ -100,8 +101,8 @@ StopGuard::StopGuard() noexcept = default;
 
 StopGuard::StopGuard(const std::stop_token &stop, QObject *target, std::function<void()> action) {
     if (stop.stop_possible() && target && action)
-        m_callback = std::make_unique<std::stop_callback<Poster>>(
-            stop, Poster{target, std::move(action)});
+        m_callback =
+            std::make_unique<std::stop_callback<Poster>>(stop, Poster{target, std::move(action)});
 }
 
 StopGuard::~StopGuard() = default;

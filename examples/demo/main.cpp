@@ -53,9 +53,9 @@ int main() {
     // 3. gather(): three 200 ms coroutines run concurrently on the one loop.
     QElapsedTimer clock;
     clock.start();
-    const auto [a, b, c] = runner.gather([] { return slowAnswer(200ms, 1); },
-                                         [] { return slowAnswer(200ms, 2); },
-                                         [] { return slowAnswer(200ms, 3); });
+    const auto [a, b, c] =
+        runner.gather([] { return slowAnswer(200ms, 1); }, [] { return slowAnswer(200ms, 2); },
+                      [] { return slowAnswer(200ms, 3); });
     std::printf("3. gather() -> %d %d %d in %lld ms (not 600)\n", a, b, c,
                 static_cast<long long>(clock.elapsed()));
 
@@ -63,11 +63,14 @@ int main() {
     //    stop-aware sleep, ends at once instead of in 10 s.
     clock.restart();
     try {
-        runner.run([]() -> QCoro::Task<void> {
-            const std::stop_token stop = palitra::currentStopToken();
-            const bool slept = co_await palitra::sleepFor(10s, stop);
-            std::printf("   coroutine: woke %s\n", slept ? "after 10 s" : "early: stop requested");
-        }, 100ms);
+        runner.run(
+            []() -> QCoro::Task<void> {
+                const std::stop_token stop = palitra::currentStopToken();
+                const bool slept = co_await palitra::sleepFor(10s, stop);
+                std::printf("   coroutine: woke %s\n",
+                            slept ? "after 10 s" : "early: stop requested");
+            },
+            100ms);
     } catch (const palitra::TimeoutError &) {
         std::printf("4. TimeoutError after %lld ms\n", static_cast<long long>(clock.elapsed()));
     }

@@ -43,8 +43,8 @@ int main(int argc, char **argv) {
 
         ticks = 0;
         const int after = palitra::run([] { return work(); });
-        std::printf("palitra::run   -> %d; main-thread ticks that ran inside the call: %d\n",
-                    after, ticks);
+        std::printf("palitra::run   -> %d; main-thread ticks that ran inside the call: %d\n", after,
+                    ticks);
         app.quit();
     });
     return app.exec();

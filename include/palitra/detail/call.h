@@ -122,18 +122,18 @@ struct DetachedCoroutine {
 };
 
 //! The callable and the slot for its result, for one coroutine.
-template<typename Fn>
+template <typename Fn>
 class Job {
 public:
     using Value = ValueOf<Fn>;
     using Slot = Stored<Value>;
 
-    template<typename F>
+    template <typename F>
     explicit Job(F &&fn) : m_fn(std::in_place, std::forward<F>(fn)) {}
 
     //! Runs the coroutine to its end, stores the value, destroys the callable on the loop thread
     //! (so captures are gone when the caller wakes), then calls \a done with the failure or null.
-    template<typename Done>
+    template <typename Done>
     DetachedCoroutine drive(Done done) {
         std::exception_ptr failure;
         try {
@@ -160,7 +160,7 @@ private:
 
 //! Starts one job with its driver; a failure to even start (no memory for the frame) is
 //! reported like a failure of the coroutine.
-template<typename Fn, typename Done>
+template <typename Fn, typename Done>
 void startJob(Job<Fn> &job, Done done) noexcept {
     try {
         job.drive(done);
@@ -171,10 +171,10 @@ void startJob(Job<Fn> &job, Done done) noexcept {
 }
 
 //! One palitra::run().
-template<typename Fn>
+template <typename Fn>
 class RunCall final : public CallBase {
 public:
-    template<typename F>
+    template <typename F>
     explicit RunCall(F &&fn) : m_job(std::forward<F>(fn)) {}
 
     void start() noexcept override {
@@ -240,12 +240,11 @@ private:
     const bool m_collectOutcomes;
 };
 
-
 //! One palitra::gather(fns...) / gatherOutcomes(fns...): a fixed set of callables.
-template<typename... Fns>
+template <typename... Fns>
 class TupleGatherCall final : public GatherBase {
 public:
-    template<typename... F>
+    template <typename... F>
     TupleGatherCall(bool collectOutcomes, F &&...fns)
         : GatherBase(sizeof...(Fns), collectOutcomes), m_jobs(Job<Fns>(std::forward<F>(fns))...) {}
 
@@ -269,33 +268,31 @@ public:
         return takeValues(std::index_sequence_for<Fns...>{});
     }
     //! Outcome mode: value or exception of each, in argument order.
-    template<template<typename> class Outcome>
+    template <template <typename> class Outcome>
     std::tuple<Outcome<typename Job<Fns>::Slot>...> takeOutcomes() {
         return takeOutcomes<Outcome>(std::index_sequence_for<Fns...>{});
     }
 
 private:
-    template<std::size_t... I>
+    template <std::size_t... I>
     void startAll(std::index_sequence<I...>) noexcept {
         (startOne<I>(), ...);
     }
-    template<std::size_t I>
+    template <std::size_t I>
     void startOne() noexcept {
         coroutineStarted();
-        startJob(std::get<I>(m_jobs), [this](std::exception_ptr failure) {
-            jobEnded(std::move(failure), m_errors[I]);
-        });
+        startJob(std::get<I>(m_jobs),
+                 [this](std::exception_ptr failure) { jobEnded(std::move(failure), m_errors[I]); });
     }
-    template<std::size_t... I>
+    template <std::size_t... I>
     std::tuple<typename Job<Fns>::Slot...> takeValues(std::index_sequence<I...>) {
         return std::tuple<typename Job<Fns>::Slot...>(std::get<I>(m_jobs).takeSlot()...);
     }
-    template<template<typename> class Outcome, std::size_t... I>
+    template <template <typename> class Outcome, std::size_t... I>
     std::tuple<Outcome<typename Job<Fns>::Slot>...> takeOutcomes(std::index_sequence<I...>) {
-        return std::tuple<Outcome<typename Job<Fns>::Slot>...>(
-            takeOutcome<Outcome, I>()...);
+        return std::tuple<Outcome<typename Job<Fns>::Slot>...>(takeOutcome<Outcome, I>()...);
     }
-    template<template<typename> class Outcome, std::size_t I>
+    template <template <typename> class Outcome, std::size_t I>
     auto takeOutcome() {
         using Slot = typename std::tuple_element_t<I, std::tuple<Job<Fns>...>>::Slot;
         if (m_errors[I])
@@ -308,7 +305,7 @@ private:
 };
 
 //! One palitra::gather(range) / gatherOutcomes(range).
-template<typename Fn>
+template <typename Fn>
 class RangeGatherCall final : public GatherBase {
 public:
     RangeGatherCall(std::vector<Job<Fn>> jobs, bool collectOutcomes)
@@ -337,14 +334,14 @@ public:
     }
 
     //! Appends every value, in input order, to \a out.
-    template<typename List>
+    template <typename List>
     void takeValues(List &out) {
         out.reserve(static_cast<typename List::size_type>(m_jobs.size()));
         for (auto &job : m_jobs)
             out.emplace_back(job.takeSlot());
     }
     //! Appends every outcome, in input order, to \a out.
-    template<typename List>
+    template <typename List>
     void takeOutcomes(List &out) {
         using Outcome = typename List::value_type;
         out.reserve(static_cast<typename List::size_type>(m_jobs.size()));
@@ -362,7 +359,7 @@ private:
 };
 
 //! The caller's reference: released however the caller leaves.
-template<typename Call>
+template <typename Call>
 class CallerRef {
 public:
     explicit CallerRef(Call *call) noexcept : m_call(call) {}
