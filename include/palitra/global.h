@@ -26,14 +26,14 @@ PALITRA_EXPORT std::shared_ptr<EventLoopThreadRunner> globalRunner();
  * The global runner's thread is named "palitra-global". It is shut down at process exit (and
  * when the QCoreApplication in use is destroyed), waiting at most its close grace period.
  */
-template <typename Fn>
+template<typename Fn>
 auto run(Fn &&fn) {
     static_assert(detail::checkCallable<Fn>());
     return detail::globalRunner()->run(std::forward<Fn>(fn));
 }
 
 //! \overload Throws TimeoutError once \a timeout has passed; see EventLoopThreadRunner::run().
-template <typename Fn, typename Rep, typename Period>
+template<typename Fn, typename Rep, typename Period>
 auto run(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
     static_assert(detail::checkCallable<Fn>());
     return detail::globalRunner()->run(std::forward<Fn>(fn), timeout);
@@ -41,14 +41,14 @@ auto run(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
 
 //! EventLoopThreadRunner::gather() on the global runner: `gather(fa, fb)`, `gather(range)`,
 //! with an optional trailing timeout.
-template <typename... Args>
+template<typename... Args>
 auto gather(Args &&...args) {
     return detail::globalRunner()->gather(std::forward<Args>(args)...);
 }
 
 //! EventLoopThreadRunner::gatherOutcomes() on the global runner (Python's
 //! `return_exceptions=True`).
-template <typename... Args>
+template<typename... Args>
 auto gatherOutcomes(Args &&...args) {
     return detail::globalRunner()->gatherOutcomes(std::forward<Args>(args)...);
 }

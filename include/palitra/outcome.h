@@ -21,7 +21,7 @@ namespace palitra {
  *     log(a.exception());
  * \endcode
  */
-template <typename T>
+template<typename T>
 class Outcome {
     static_assert(!std::is_reference_v<T> && !std::is_void_v<T>,
                   "palitra::Outcome<T> holds a value: T must be an object type "
@@ -56,7 +56,7 @@ public:
     }
 
 private:
-    template <typename Self>
+    template<typename Self>
     static auto &checkedValue(Self &self) {
         if (!self.hasValue())
             std::rethrow_exception(std::get<1>(self.m_state));

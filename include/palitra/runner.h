@@ -38,7 +38,7 @@ struct RunnerOptions {
 
 //! The list type of gather(range): a QList, or a std::vector for move-only results (QList's
 //! implicit sharing needs copyable elements).
-template <typename T>
+template<typename T>
 using ResultList = std::conditional_t<std::is_copy_constructible_v<T>, QList<T>, std::vector<T>>;
 
 /*!
@@ -80,7 +80,7 @@ public:
      * \throws DeadlockError if called on this runner's own loop thread (fn is not invoked).
      * \throws std::invalid_argument for a null function pointer or empty std::function.
      */
-    template <typename Fn>
+    template<typename Fn>
     auto run(Fn &&fn) {
         static_assert(detail::checkCallable<Fn>());
         return runUntil(std::forward<Fn>(fn), detail::noDeadline);
@@ -96,7 +96,7 @@ public:
      * and \a fn is not invoked. Any `std::chrono::duration` is accepted, floating-point and
      * extreme ones included (`hours::max()` means no timeout).
      */
-    template <typename Fn, typename Rep, typename Period>
+    template<typename Fn, typename Rep, typename Period>
     auto run(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
         static_assert(detail::checkCallable<Fn>());
         return runUntil(std::forward<Fn>(fn), detail::deadlineAfter(timeout));
@@ -116,7 +116,7 @@ public:
      * callable is checked first: an empty one throws std::invalid_argument and none starts.
      * \throws as run(), plus the first coroutine exception.
      */
-    template <typename... Args>
+    template<typename... Args>
     auto gather(Args &&...args) {
         return gatherDispatch<false>(std::forward<Args>(args)...);
     }
@@ -128,7 +128,7 @@ public:
      * RunnerClosedError, DeadlockError and std::invalid_argument are thrown. This is Python's
      * `gather(..., return_exceptions=True)`.
      */
-    template <typename... Args>
+    template<typename... Args>
     auto gatherOutcomes(Args &&...args) {
         return gatherDispatch<true>(std::forward<Args>(args)...);
     }
@@ -156,7 +156,7 @@ public:
     QObject *context();
 
 private:
-    template <typename Fn>
+    template<typename Fn>
     auto runUntil(Fn &&fn, detail::Deadline deadline) {
         using F = std::decay_t<Fn>;
         if (detail::isEmptyCallable(fn))
@@ -168,11 +168,12 @@ private:
         return call->take();
     }
 
-    template <bool Outcomes, typename... Args>
+    template<bool Outcomes, typename... Args>
     auto gatherDispatch(Args &&...args) {
-        if constexpr (sizeof...(Args) > 0 &&
-                      detail::isDuration<
-                          std::tuple_element_t<sizeof...(Args) - 1, std::tuple<Args...>>>) {
+        if constexpr (sizeof...(Args) == 0) {
+            return gatherTuple<Outcomes>(detail::noDeadline);
+        } else if constexpr (detail::isDuration<
+                                 std::tuple_element_t<sizeof...(Args) - 1, std::tuple<Args...>>>) {
             auto all = std::forward_as_tuple(std::forward<Args>(args)...);
             return gatherWithLastAsTimeout<Outcomes>(
                 all, std::make_index_sequence<sizeof...(Args) - 1>{});
@@ -181,7 +182,7 @@ private:
         }
     }
 
-    template <bool Outcomes, typename... Args>
+    template<bool Outcomes, typename... Args>
     auto gatherUntil(detail::Deadline deadline, Args &&...args) {
         if constexpr (sizeof...(Args) == 1 &&
                       (detail::CallableRange<std::remove_cvref_t<Args>> && ...)) {
@@ -191,14 +192,14 @@ private:
         }
     }
 
-    template <bool Outcomes, typename Tuple, std::size_t... I>
+    template<bool Outcomes, typename Tuple, std::size_t... I>
     auto gatherWithLastAsTimeout(Tuple &all, std::index_sequence<I...>) {
         const auto deadline = detail::deadlineAfter(std::get<sizeof...(I)>(all));
         return gatherUntil<Outcomes>(
             deadline, std::forward<std::tuple_element_t<I, Tuple>>(std::get<I>(all))...);
     }
 
-    template <bool Outcomes, typename R>
+    template<bool Outcomes, typename R>
     auto gatherRange(detail::Deadline deadline, R &&range) {
         using Element = std::ranges::range_value_t<std::remove_cvref_t<R>>;
         static_assert(detail::checkCallable<Element>());
@@ -230,7 +231,7 @@ private:
         return out;
     }
 
-    template <bool Outcomes, typename... Fns>
+    template<bool Outcomes, typename... Fns>
     auto gatherTuple(detail::Deadline deadline, Fns &&...fns) {
         static_assert((detail::checkCallable<Fns>() && ...));
         using Call = detail::TupleGatherCall<std::decay_t<Fns>...>;

@@ -78,7 +78,7 @@ private:
  * suspend). The coroutine resumes on the thread that awaited, whichever thread requested the
  * stop. Durations are rounded up to whole milliseconds.
  */
-template <typename Rep, typename Period>
+template<typename Rep, typename Period>
 SleepAwaiter sleepFor(std::chrono::duration<Rep, Period> duration, std::stop_token stop) {
     return SleepAwaiter(std::chrono::ceil<std::chrono::milliseconds>(duration), std::move(stop));
 }
@@ -125,7 +125,7 @@ private:
  * Works with any QObject subclass that has an `abort()` member (a template, so that palitra does
  * not link QtNetwork).
  */
-template <typename Reply>
+template<typename Reply>
 [[nodiscard]] StopGuard abortOnStop(Reply *reply, const std::stop_token &stop) {
     static_assert(std::is_base_of_v<QObject, Reply>,
                   "palitra::abortOnStop() takes a QObject with an abort() member, such as "
@@ -134,7 +134,7 @@ template <typename Reply>
 }
 
 //! Awaitable returned by palitra::awaitSignal().
-template <typename Sender, typename... Args>
+template<typename Sender, typename... Args>
 class SignalAwaiter {
 public:
     using Result = std::optional<std::tuple<std::decay_t<Args>...>>;
@@ -195,7 +195,7 @@ private:
  * was requested first.
  * \note The arguments of a signal emitted from another thread are copied (queued connection).
  */
-template <typename Sender, typename Base, typename... Args>
+template<typename Sender, typename Base, typename... Args>
 requires std::is_base_of_v<Base, Sender> && std::is_base_of_v<QObject, Base>
     SignalAwaiter<Base, Args...> awaitSignal(const Sender *sender, void (Base::*signal)(Args...),
                                              std::stop_token stop = {}) {

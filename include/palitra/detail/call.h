@@ -48,6 +48,8 @@ public:
     virtual void start() noexcept = 0;
     //! The call will never start (the runner closed first): drop the callables now.
     virtual void discard() noexcept = 0;
+    //! The coroutine of job \a index ended, with \a failure or null. Runs where it ended.
+    virtual void jobEnded(std::size_t index, std::exception_ptr failure) noexcept = 0;
 
     //! Drops one of the two references; the last one deletes the call.
     void release() noexcept {
@@ -122,19 +124,20 @@ struct DetachedCoroutine {
 };
 
 //! The callable and the slot for its result, for one coroutine.
-template <typename Fn>
+template<typename Fn>
 class Job {
 public:
     using Value = ValueOf<Fn>;
     using Slot = Stored<Value>;
 
-    template <typename F>
+    template<typename F>
     explicit Job(F &&fn) : m_fn(std::in_place, std::forward<F>(fn)) {}
 
     //! Runs the coroutine to its end, stores the value, destroys the callable on the loop thread
-    //! (so captures are gone when the caller wakes), then calls \a done with the failure or null.
-    template <typename Done>
-    DetachedCoroutine drive(Done done) {
+    //! (so captures are gone when the caller wakes), then reports to \a owner. The completion is
+    //! a virtual call rather than a lambda parameter: a lambda type stored in the coroutine frame
+    //! trips GCC's -Wsubobject-linkage for some callable types.
+    DetachedCoroutine drive(CallBase &owner, std::size_t index) {
         std::exception_ptr failure;
         try {
             if constexpr (std::is_void_v<Value>) {
@@ -147,7 +150,7 @@ public:
             failure = std::current_exception();
         }
         m_fn.reset();
-        done(std::move(failure));
+        owner.jobEnded(index, std::move(failure));
     }
 
     void discard() noexcept { m_fn.reset(); }
@@ -160,39 +163,42 @@ private:
 
 //! Starts one job with its driver; a failure to even start (no memory for the frame) is
 //! reported like a failure of the coroutine.
-template <typename Fn, typename Done>
-void startJob(Job<Fn> &job, Done done) noexcept {
+template<typename Fn>
+void startJob(Job<Fn> &job, CallBase &owner, std::size_t index) noexcept {
     try {
-        job.drive(done);
+        job.drive(owner, index);
     } catch (...) {
         job.discard();
-        done(std::current_exception());
+        owner.jobEnded(index, std::current_exception());
     }
 }
 
 //! One palitra::run().
-template <typename Fn>
+template<typename Fn>
 class RunCall final : public CallBase {
 public:
-    template <typename F>
+    template<typename F>
     explicit RunCall(F &&fn) : m_job(std::forward<F>(fn)) {}
 
     void start() noexcept override {
         if (isAbandoned()) { // the caller left before the loop got here: don't start it at all
-            discardStarted();
+            m_job.discard();
+            release();
             return;
         }
         const std::stop_token token = stopToken();
         CurrentStopScope scope(token);
         coroutineStarted();
-        startJob(m_job, [this](std::exception_ptr failure) {
-            coroutineEnded();
-            finish(std::move(failure));
-            release();
-        });
+        startJob(m_job, *this, 0);
     }
 
     void discard() noexcept override { m_job.discard(); }
+
+    void jobEnded(std::size_t, std::exception_ptr failure) noexcept override {
+        coroutineEnded();
+        finish(std::move(failure));
+        release();
+    }
 
     ValueOf<Fn> take() {
         if constexpr (!std::is_void_v<ValueOf<Fn>>)
@@ -200,27 +206,19 @@ public:
     }
 
 private:
-    void discardStarted() noexcept {
-        m_job.discard();
-        release();
-    }
-
     Job<Fn> m_job;
 };
 
 //! The shared part of both gather calls: counting ends, first failure, outcome mode.
 class GatherBase : public CallBase {
-protected:
-    GatherBase(std::size_t count, bool collectOutcomes) noexcept
-        : m_remaining(count), m_collectOutcomes(collectOutcomes) {}
-
+public:
     //! One coroutine ended. In default mode the first failure ends the whole call at once and
-    //! asks the siblings to stop; otherwise failures wait in their slot.
-    void jobEnded(std::exception_ptr failure, std::exception_ptr &slotError) noexcept {
+    //! asks the siblings to stop; in outcome mode failures wait in their slot.
+    void jobEnded(std::size_t index, std::exception_ptr failure) noexcept override {
         coroutineEnded();
         if (failure) {
             if (m_collectOutcomes) {
-                slotError = std::move(failure);
+                m_errors[index] = std::move(failure);
             } else if (!m_failed.exchange(true, std::memory_order_acq_rel)) {
                 finish(std::move(failure));
                 requestStop();
@@ -232,23 +230,17 @@ protected:
         }
     }
 
-    bool collectsOutcomes() const noexcept { return m_collectOutcomes; }
+protected:
+    GatherBase(std::size_t count, bool collectOutcomes)
+        : m_errors(collectOutcomes ? count : 0), m_remaining(count),
+          m_collectOutcomes(collectOutcomes) {}
 
-private:
-    std::atomic<std::size_t> m_remaining;
-    std::atomic<bool> m_failed{false};
-    const bool m_collectOutcomes;
-};
+    //! Outcome mode: the exception of job \a index, or null.
+    const std::exception_ptr &errorOf(std::size_t index) const noexcept { return m_errors[index]; }
 
-//! One palitra::gather(fns...) / gatherOutcomes(fns...): a fixed set of callables.
-template <typename... Fns>
-class TupleGatherCall final : public GatherBase {
-public:
-    template <typename... F>
-    TupleGatherCall(bool collectOutcomes, F &&...fns)
-        : GatherBase(sizeof...(Fns), collectOutcomes), m_jobs(Job<Fns>(std::forward<F>(fns))...) {}
-
-    void start() noexcept override {
+    //! Starts every job, in order, with this call's stop token current.
+    template<typename StartEach>
+    void startAll(StartEach startEach) noexcept {
         if (isAbandoned()) {
             discard();
             release();
@@ -256,7 +248,26 @@ public:
         }
         const std::stop_token token = stopToken();
         CurrentStopScope scope(token);
-        startAll(std::index_sequence_for<Fns...>{});
+        startEach();
+    }
+
+private:
+    std::vector<std::exception_ptr> m_errors;
+    std::atomic<std::size_t> m_remaining;
+    std::atomic<bool> m_failed{false};
+    const bool m_collectOutcomes;
+};
+
+//! One palitra::gather(fns...) / gatherOutcomes(fns...): a fixed set of callables.
+template<typename... Fns>
+class TupleGatherCall final : public GatherBase {
+public:
+    template<typename... F>
+    TupleGatherCall(bool collectOutcomes, F &&...fns)
+        : GatherBase(sizeof...(Fns), collectOutcomes), m_jobs(Job<Fns>(std::forward<F>(fns))...) {}
+
+    void start() noexcept override {
+        startAll([this] { startEach(std::index_sequence_for<Fns...>{}); });
     }
 
     void discard() noexcept override {
@@ -268,64 +279,49 @@ public:
         return takeValues(std::index_sequence_for<Fns...>{});
     }
     //! Outcome mode: value or exception of each, in argument order.
-    template <template <typename> class Outcome>
+    template<template<typename> class Outcome>
     std::tuple<Outcome<typename Job<Fns>::Slot>...> takeOutcomes() {
         return takeOutcomes<Outcome>(std::index_sequence_for<Fns...>{});
     }
 
 private:
-    template <std::size_t... I>
-    void startAll(std::index_sequence<I...>) noexcept {
-        (startOne<I>(), ...);
+    template<std::size_t... I>
+    void startEach(std::index_sequence<I...>) noexcept {
+        ((coroutineStarted(), startJob(std::get<I>(m_jobs), *this, I)), ...);
     }
-    template <std::size_t I>
-    void startOne() noexcept {
-        coroutineStarted();
-        startJob(std::get<I>(m_jobs),
-                 [this](std::exception_ptr failure) { jobEnded(std::move(failure), m_errors[I]); });
-    }
-    template <std::size_t... I>
+    template<std::size_t... I>
     std::tuple<typename Job<Fns>::Slot...> takeValues(std::index_sequence<I...>) {
         return std::tuple<typename Job<Fns>::Slot...>(std::get<I>(m_jobs).takeSlot()...);
     }
-    template <template <typename> class Outcome, std::size_t... I>
+    template<template<typename> class Outcome, std::size_t... I>
     std::tuple<Outcome<typename Job<Fns>::Slot>...> takeOutcomes(std::index_sequence<I...>) {
         return std::tuple<Outcome<typename Job<Fns>::Slot>...>(takeOutcome<Outcome, I>()...);
     }
-    template <template <typename> class Outcome, std::size_t I>
+    template<template<typename> class Outcome, std::size_t I>
     auto takeOutcome() {
         using Slot = typename std::tuple_element_t<I, std::tuple<Job<Fns>...>>::Slot;
-        if (m_errors[I])
-            return Outcome<Slot>(m_errors[I]);
+        if (errorOf(I))
+            return Outcome<Slot>(errorOf(I));
         return Outcome<Slot>(std::get<I>(m_jobs).takeSlot());
     }
 
     std::tuple<Job<Fns>...> m_jobs;
-    std::exception_ptr m_errors[sizeof...(Fns)];
 };
 
 //! One palitra::gather(range) / gatherOutcomes(range).
-template <typename Fn>
+template<typename Fn>
 class RangeGatherCall final : public GatherBase {
 public:
     RangeGatherCall(std::vector<Job<Fn>> jobs, bool collectOutcomes)
-        : GatherBase(jobs.size(), collectOutcomes), m_jobs(std::move(jobs)),
-          m_errors(m_jobs.size()) {}
+        : GatherBase(jobs.size(), collectOutcomes), m_jobs(std::move(jobs)) {}
 
     void start() noexcept override {
-        if (isAbandoned()) {
-            discard();
-            release();
-            return;
-        }
-        const std::stop_token token = stopToken();
-        CurrentStopScope scope(token);
-        for (std::size_t i = 0; i < m_jobs.size(); ++i) {
-            coroutineStarted();
-            startJob(m_jobs[i], [this, i](std::exception_ptr failure) {
-                jobEnded(std::move(failure), m_errors[i]);
-            });
-        }
+        startAll([this] {
+            for (std::size_t i = 0; i < m_jobs.size(); ++i) {
+                coroutineStarted();
+                startJob(m_jobs[i], *this, i);
+            }
+        });
     }
 
     void discard() noexcept override {
@@ -334,20 +330,20 @@ public:
     }
 
     //! Appends every value, in input order, to \a out.
-    template <typename List>
+    template<typename List>
     void takeValues(List &out) {
         out.reserve(static_cast<typename List::size_type>(m_jobs.size()));
         for (auto &job : m_jobs)
             out.emplace_back(job.takeSlot());
     }
     //! Appends every outcome, in input order, to \a out.
-    template <typename List>
+    template<typename List>
     void takeOutcomes(List &out) {
         using Outcome = typename List::value_type;
         out.reserve(static_cast<typename List::size_type>(m_jobs.size()));
         for (std::size_t i = 0; i < m_jobs.size(); ++i) {
-            if (m_errors[i])
-                out.emplace_back(Outcome(m_errors[i]));
+            if (errorOf(i))
+                out.emplace_back(Outcome(errorOf(i)));
             else
                 out.emplace_back(Outcome(m_jobs[i].takeSlot()));
         }
@@ -355,11 +351,10 @@ public:
 
 private:
     std::vector<Job<Fn>> m_jobs;
-    std::vector<std::exception_ptr> m_errors;
 };
 
 //! The caller's reference: released however the caller leaves.
-template <typename Call>
+template<typename Call>
 class CallerRef {
 public:
     explicit CallerRef(Call *call) noexcept : m_call(call) {}

@@ -22,7 +22,7 @@ inline constexpr Deadline noDeadline = Deadline::max();
  * Any duration is accepted, floating-point ones included. Values too large for the clock mean
  * "no deadline" instead of overflowing; zero, negative and duration::min() mean "already passed".
  */
-template <typename Rep, typename Period>
+template<typename Rep, typename Period>
 Deadline deadlineAfter(std::chrono::duration<Rep, Period> timeout) {
     if constexpr (std::is_floating_point_v<Rep>) {
         if (std::isnan(timeout.count()))

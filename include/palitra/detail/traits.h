@@ -15,39 +15,39 @@
 
 namespace palitra::detail {
 
-template <typename T>
+template<typename T>
 struct IsTask : std::false_type {};
-template <typename T>
+template<typename T>
 struct IsTask<QCoro::Task<T>> : std::true_type {
     using Value = T;
 };
 
-template <typename T>
+template<typename T>
 inline constexpr bool isTask = IsTask<std::remove_cvref_t<T>>::value;
 
-template <typename T>
+template<typename T>
 struct IsDuration : std::false_type {};
-template <typename Rep, typename Period>
+template<typename Rep, typename Period>
 struct IsDuration<std::chrono::duration<Rep, Period>> : std::true_type {};
 
-template <typename T>
+template<typename T>
 inline constexpr bool isDuration = IsDuration<std::remove_cvref_t<T>>::value;
 
 //! Guards the dependent static_asserts below so that they only fire on instantiation.
-template <typename>
+template<typename>
 inline constexpr bool alwaysFalse = false;
 
 //! The callable's coroutine result type, `T` of `QCoro::Task<T>`.
-template <typename Fn>
+template<typename Fn>
 using ValueOf = typename IsTask<std::invoke_result_t<std::decay_t<Fn> &>>::Value;
 
 //! What a gather slot stores: `void` becomes `std::monostate`.
-template <typename T>
+template<typename T>
 using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
 //! Checks at compile time that \a Fn is what palitra accepts, with a sentence saying what to
 //! write instead. Returns true so it can sit in a constant expression.
-template <typename Fn>
+template<typename Fn>
 consteval bool checkCallable() {
     using F = std::remove_cvref_t<Fn>;
     if constexpr (isTask<F>) {
@@ -83,12 +83,12 @@ consteval bool checkCallable() {
 
 //! A null function pointer or an empty std::function cannot be invoked: say so before anything
 //! is dispatched.
-template <typename T>
+template<typename T>
 struct IsStdFunction : std::false_type {};
-template <typename Signature>
+template<typename Signature>
 struct IsStdFunction<std::function<Signature>> : std::true_type {};
 
-template <typename F>
+template<typename F>
 bool isEmptyCallable(const F &fn) noexcept {
     if constexpr (std::is_pointer_v<F> || std::is_member_pointer_v<F>) {
         return fn == nullptr;
@@ -105,12 +105,12 @@ bool isEmptyCallable(const F &fn) noexcept {
 }
 
 //! A range palitra::gather() accepts: iterable once, sized, of callables.
-template <typename R>
+template<typename R>
 concept CallableRange =
     std::ranges::input_range<R> && std::ranges::sized_range<R> && !isDuration<R> && !isTask<R>;
 
 //! The callables of an rvalue range that owns its elements are moved; all others are copied.
-template <typename R>
+template<typename R>
 inline constexpr bool movesElements =
     !std::is_lvalue_reference_v<R> && !std::ranges::view<std::remove_cvref_t<R>> &&
     !std::ranges::borrowed_range<R>;
