@@ -95,8 +95,8 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_changed; // joined, or the last blocked caller left
     State m_state = State::Idle;
-    bool m_loopFinished = false;    // the event loop returned (close or behind our back)
-    bool m_endedBehindBack = false; // ... without close() asking it to
+    bool m_loopFinished = false; // the event loop returned (close or behind our back)
+    std::atomic<bool> m_endedBehindBack{false}; // ... without close() asking it to
     bool m_joining = false;
     std::vector<CallBase *> m_queue; // dispatched, not started yet
     CallBase *m_waiting = nullptr;   // calls whose caller may be blocked (intrusive list)
@@ -129,8 +129,7 @@ void RunnerCore::checkUsable() const {
             "the runner is still usable; inside a coroutine, co_await the task instead.");
     }
     if (m_closed.load(std::memory_order_acquire)) {
-        const std::lock_guard lock(m_mutex);
-        if (m_endedBehindBack) {
+        if (m_endedBehindBack.load(std::memory_order_acquire)) {
             throw RunnerClosedError("palitra: the runner's loop thread has ended (its event loop "
                                     "was quit outside palitra); create a new runner.");
         }
@@ -238,7 +237,7 @@ void RunnerCore::loopBody(LoopThread &thread) {
         std::unique_lock lock(m_mutex);
         m_loopFinished = true;
         if (m_state == State::Running) {
-            m_endedBehindBack = true;
+            m_endedBehindBack.store(true, std::memory_order_release);
             qCWarning(lcPalitra) << "the event loop of runner" << m_options.threadName
                                  << "was quit outside palitra; the runner is closed";
             beginClose(lock);
@@ -305,6 +304,7 @@ void RunnerCore::beginClose(std::unique_lock<std::mutex> &lock) {
     queued.swap(m_queue);
     // Every caller still blocked is released now; whoever stops waiting unlinks itself, so the
     // list only holds live calls while we hold the lock.
+    CallBase *released = nullptr;
     for (CallBase *call = m_waiting; call; call = call->m_next) {
         {
             const std::lock_guard callLock(call->m_mutex);
@@ -312,15 +312,22 @@ void RunnerCore::beginClose(std::unique_lock<std::mutex> &lock) {
                 call->m_status.store(CallStatus::Closed, std::memory_order_release);
         }
         call->m_cv.notify_one();
-        // Stop callbacks of palitra's helpers only post to the loop thread; a callback that
-        // called back into this runner would only see m_closed and throw.
-        call->m_stop.request_stop();
+        call->m_refs.fetch_add(1, std::memory_order_relaxed); // kept until its stop is requested
+        call->m_closeNext = released;
+        released = call;
     }
     if (!m_loopFinished)
         QMetaObject::invokeMethod(
             m_context, [this] { beginShutdown(); }, Qt::QueuedConnection);
 
     lock.unlock();
+    // Stop callbacks are user code too: run them without our lock, so that one calling back
+    // into this runner gets RunnerClosedError instead of a deadlock.
+    while (released) {
+        CallBase *call = std::exchange(released, released->m_closeNext);
+        call->m_stop.request_stop();
+        call->release();
+    }
     for (CallBase *call : queued) {
         call->discard();
         call->release();

@@ -95,6 +95,9 @@ private:
     // The runner's list of calls whose caller may be blocked; guarded by the runner's mutex.
     CallBase *m_prev = nullptr;
     CallBase *m_next = nullptr;
+    // close()'s private list of the calls it releases, so that it can ask them to stop after
+    // dropping the runner's lock (stop callbacks are user code).
+    CallBase *m_closeNext = nullptr;
 };
 
 //! Makes the call's stop token the one palitra::currentStopToken() returns while the callable
