@@ -316,9 +316,16 @@ void RunnerCore::beginClose(std::unique_lock<std::mutex> &lock) {
         call->m_closeNext = released;
         released = call;
     }
-    if (!m_loopFinished)
-        QMetaObject::invokeMethod(
-            m_context, [this] { beginShutdown(); }, Qt::QueuedConnection);
+    if (!m_loopFinished) {
+        try {
+            QMetaObject::invokeMethod(
+                m_context, [this] { beginShutdown(); }, Qt::QueuedConnection);
+        } catch (...) {
+            // Out of memory: skip the grace period rather than leave a loop nobody quits.
+            m_shuttingDown.store(true, std::memory_order_release);
+            m_thread->quit();
+        }
+    }
 
     lock.unlock();
     // Stop callbacks are user code too: run them without our lock, so that one calling back

@@ -2,6 +2,9 @@
 #include <palitra/detail/call.h>
 #include <palitra/stop.h>
 
+#include "logging_p.h"
+
+#include <QCoreApplication>
 #include <QMetaObject>
 #include <QTimerEvent>
 
@@ -18,6 +21,32 @@ std::stop_token currentStopToken() noexcept {
 
 namespace detail {
 
+namespace {
+// The continuation palitra gives to a user's Task: it starts suspended; resuming it runs the
+// callback and then frees the frame (final_suspend never suspends).
+struct Resumer {
+    struct promise_type {
+        Resumer get_return_object() noexcept {
+            return {std::coroutine_handle<promise_type>::from_promise(*this)};
+        }
+        std::suspend_always initial_suspend() noexcept { return {}; }
+        std::suspend_never final_suspend() noexcept { return {}; }
+        void return_void() noexcept {}
+        void unhandled_exception() noexcept { std::terminate(); } // callbacks are noexcept
+    };
+    std::coroutine_handle<promise_type> handle;
+};
+
+Resumer resumeInto(void (*onResume)(void *), void *context) {
+    onResume(context);
+    co_return;
+}
+} // namespace
+
+std::coroutine_handle<> makeResumer(void (*onResume)(void *), void *context) {
+    return resumeInto(onResume, context).handle;
+}
+
 CurrentStopScope::CurrentStopScope(const std::stop_token &token) noexcept
     : m_previous(tlsCurrentStop) {
     tlsCurrentStop = &token;
@@ -27,9 +56,17 @@ CurrentStopScope::~CurrentStopScope() {
     tlsCurrentStop = m_previous;
 }
 
-Waker::Waker(std::coroutine_handle<> handle) : m_handle(handle) {}
+namespace {
+const QEvent::Type stopWakeEvent = static_cast<QEvent::Type>(QEvent::registerEventType());
+} // namespace
 
-Waker::~Waker() = default;
+Waker::Waker(std::coroutine_handle<> handle)
+    : m_handle(handle), m_stopEvent(new QEvent(stopWakeEvent)) {}
+
+Waker::~Waker() {
+    if (!m_stopPosted.load(std::memory_order_acquire))
+        delete m_stopEvent;
+}
 
 void Waker::wake(bool byStop) {
     if (!m_handle)
@@ -44,8 +81,24 @@ void Waker::wake(bool byStop) {
 }
 
 void Waker::postStopWake() noexcept {
-    QMetaObject::invokeMethod(
-        this, [this] { wake(true); }, Qt::QueuedConnection);
+    if (m_stopPosted.exchange(true, std::memory_order_acq_rel))
+        return;
+    try {
+        QCoreApplication::postEvent(this, m_stopEvent);
+    } catch (...) {
+        // Qt's queue could not grow. The coroutine then wakes at its own timer or signal, or is
+        // abandoned at close(); terminating the process would be worse.
+        m_stopPosted.store(false, std::memory_order_release);
+        qCWarning(lcPalitra, "out of memory while posting a stop wake-up; it is lost");
+    }
+}
+
+bool Waker::event(QEvent *event) {
+    if (event->type() == stopWakeEvent) {
+        wake(true);
+        return true;
+    }
+    return QObject::event(event);
 }
 
 void Waker::startTimeout(std::chrono::milliseconds timeout) {
@@ -53,6 +106,7 @@ void Waker::startTimeout(std::chrono::milliseconds timeout) {
 }
 
 void Waker::detach() noexcept {
+    m_attached = false;
     m_handle = {};
     if (m_timerId != 0) {
         killTimer(m_timerId);
@@ -84,14 +138,26 @@ bool SleepAwaiter::await_ready() const noexcept {
     return m_stop.stop_requested();
 }
 
-void SleepAwaiter::await_suspend(std::coroutine_handle<> handle) {
-    m_waker = new detail::Waker(handle);
-    m_waker->startTimeout(std::max(m_duration, std::chrono::milliseconds::zero()));
-    if (m_stop.stop_possible())
-        m_onStop.emplace(m_stop, detail::PostStopWake{m_waker});
+bool SleepAwaiter::await_suspend(std::coroutine_handle<> handle) noexcept {
+    // noexcept, failures reported by await_resume: GCC 12 destroys the awaiter twice when
+    // await_suspend throws.
+    try {
+        m_waker = new detail::Waker(handle);
+        m_waker->startTimeout(std::max(m_duration, std::chrono::milliseconds::zero()));
+        if (m_stop.stop_possible())
+            m_onStop.emplace(m_stop, detail::PostStopWake{m_waker});
+        return true;
+    } catch (...) {
+        m_failure = std::current_exception();
+        if (m_waker)
+            std::exchange(m_waker, nullptr)->detach();
+        return false;
+    }
 }
 
-bool SleepAwaiter::await_resume() const noexcept {
+bool SleepAwaiter::await_resume() const {
+    if (m_failure)
+        std::rethrow_exception(m_failure);
     if (m_waker)
         return !m_waker->wokeByStop();
     return !m_stop.stop_requested();
@@ -110,7 +176,11 @@ StopGuard::StopGuard(StopGuard &&) noexcept = default;
 StopGuard &StopGuard::operator=(StopGuard &&) noexcept = default;
 
 void StopGuard::Poster::operator()() const noexcept {
-    QMetaObject::invokeMethod(target, action, Qt::QueuedConnection);
+    try {
+        QMetaObject::invokeMethod(target, action, Qt::QueuedConnection);
+    } catch (...) {
+        qCWarning(detail::lcPalitra, "out of memory while posting a stop action; it is lost");
+    }
 }
 
 } // namespace palitra

@@ -153,6 +153,10 @@ public:
     QThread *thread();
     //! A QObject living on the loop thread (for invokeMethod, QTimer::singleShot, connections,
     //! or as a parent that close() deletes); starts the loop if needed. nullptr after close().
+    //! \note Without a QCoreApplication, start timers on the loop thread itself (in a coroutine
+    //! or a functor posted with invokeMethod): Qt 6.4's `QTimer::singleShot(ms > 0, context(),
+    //! fn)` called from a thread that has no event loop starts its timer on that thread and
+    //! never fires. A zero-delay singleShot is a queued call and works anywhere.
     QObject *context();
 
 private:
@@ -209,13 +213,22 @@ private:
 
         std::vector<detail::Job<F>> jobs;
         jobs.reserve(static_cast<std::size_t>(std::ranges::size(range)));
-        for (auto &&fn : range) {
+        const auto take = [&jobs](auto &&fn) {
             if (detail::isEmptyCallable(fn))
                 detail::throwEmptyCallable();
             if constexpr (detail::movesElements<R>)
                 jobs.emplace_back(std::move(fn));
             else
                 jobs.emplace_back(static_cast<const F &>(fn));
+        };
+        if constexpr (!detail::movesElements<R> && !std::ranges::view<std::remove_cvref_t<R>> &&
+                      std::ranges::input_range<const std::remove_reference_t<R>>) {
+            // Const access: iterating a shared QList non-const would detach the caller's list.
+            for (const auto &fn : std::as_const(range))
+                take(fn);
+        } else {
+            for (auto &&fn : range)
+                take(std::forward<decltype(fn)>(fn));
         }
         checkUsable();
         List out;

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <coroutine>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -58,13 +59,14 @@ public:
     //! \internal
     bool await_ready() const noexcept;
     //! \internal
-    void await_suspend(std::coroutine_handle<> handle);
-    //! \internal
-    bool await_resume() const noexcept;
+    bool await_suspend(std::coroutine_handle<> handle) noexcept;
+    //! \internal \throws std::bad_alloc if the sleep could not be set up.
+    bool await_resume() const;
 
 private:
     std::chrono::milliseconds m_duration;
     std::stop_token m_stop;
+    std::exception_ptr m_failure;
     detail::Waker *m_waker = nullptr;
     std::optional<std::stop_callback<detail::PostStopWake>> m_onStop;
 };
@@ -157,23 +159,42 @@ public:
 
     //! \internal
     bool await_ready() const noexcept { return m_stop.stop_requested(); }
-    //! \internal
-    void await_suspend(std::coroutine_handle<> handle) {
-        m_waker = new detail::Waker(handle);
-        // The Waker lives on the awaiting (loop) thread: an emission from another thread is
-        // queued to it, one from this thread is direct. Either way we resume here.
-        m_connection = QObject::connect(m_sender, m_signal, m_waker, [this](Args... args) {
-            if (m_result)
-                return;
-            m_result.emplace(std::forward<Args>(args)...);
-            QObject::disconnect(m_connection);
-            m_waker->wake(false);
-        });
-        if (m_stop.stop_possible())
-            m_onStop.emplace(m_stop, detail::PostStopWake{m_waker});
+    //! \internal noexcept, failures reported by await_resume: GCC 12 destroys the awaiter twice
+    //! when await_suspend throws.
+    bool await_suspend(std::coroutine_handle<> handle) noexcept {
+        try {
+            m_waker = new detail::Waker(handle);
+            // The Waker lives on the awaiting (loop) thread: an emission from another thread is
+            // queued to it, one from this thread is direct. Either way we resume here. An
+            // emission queued before this awaiter went away is still delivered (disconnect
+            // does not recall it), so the slot checks that the Waker is still attached before
+            // touching the awaiter.
+            detail::Waker *waker = m_waker;
+            m_connection = QObject::connect(m_sender, m_signal, waker, [this, waker](Args... args) {
+                if (!waker->isAttached() || m_result)
+                    return;
+                m_result.emplace(std::forward<Args>(args)...);
+                QObject::disconnect(m_connection);
+                waker->wake(false);
+            });
+            if (m_stop.stop_possible())
+                m_onStop.emplace(m_stop, detail::PostStopWake{m_waker});
+            return true;
+        } catch (...) {
+            m_failure = std::current_exception();
+            if (m_waker) {
+                QObject::disconnect(m_connection);
+                std::exchange(m_waker, nullptr)->detach();
+            }
+            return false;
+        }
     }
     //! \internal The signal's arguments, or std::nullopt when stop came first.
-    Result await_resume() { return std::move(m_result); }
+    Result await_resume() {
+        if (m_failure)
+            std::rethrow_exception(m_failure);
+        return std::move(m_result);
+    }
 
 private:
     const Sender *m_sender;
@@ -182,6 +203,7 @@ private:
     detail::Waker *m_waker = nullptr;
     QMetaObject::Connection m_connection;
     Result m_result;
+    std::exception_ptr m_failure;
     std::optional<std::stop_callback<detail::PostStopWake>> m_onStop;
 };
 

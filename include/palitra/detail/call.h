@@ -71,6 +71,7 @@ protected:
     virtual ~CallBase();
 
     std::stop_token stopToken() const noexcept { return m_stop.get_token(); }
+    void retain() noexcept { m_refs.fetch_add(1, std::memory_order_relaxed); }
     void requestStop() noexcept { m_stop.request_stop(); }
 
     //! Hands the outcome to the caller if it still waits (null \a error: success). Later calls
@@ -113,68 +114,88 @@ private:
     const std::stop_token *m_previous;
 };
 
-//! A coroutine nobody awaits: it starts at once and frees its own frame when it ends. It drives
-//! one user coroutine to its end and reports the outcome; it never throws.
-struct DetachedCoroutine {
-    struct promise_type {
-        DetachedCoroutine get_return_object() noexcept { return {}; }
-        std::suspend_never initial_suspend() noexcept { return {}; }
-        std::suspend_never final_suspend() noexcept { return {}; }
-        void return_void() noexcept {}
-        // The drivers catch everything themselves; reaching this is a palitra bug.
-        void unhandled_exception() noexcept { std::terminate(); }
-    };
-};
+//! A suspended coroutine handle that, when resumed, calls \a onResume(\a context) and then
+//! frees itself. Defined in the library: a coroutine written in this header would have its frame
+//! type instantiated in the user's translation unit, and GCC warns (-Wsubobject-linkage, on by
+//! default) when that frame holds user types from an anonymous namespace.
+PALITRA_EXPORT std::coroutine_handle<> makeResumer(void (*onResume)(void *), void *context);
 
-//! The callable and the slot for its result, for one coroutine.
+//! One coroutine of a call: its callable, the Task it returned, and the slot for its value.
+/*!
+ * The Task is awaited by hand (its awaiter's await_ready / await_suspend / await_resume) with a
+ * resumer handle as the continuation, rather than from a coroutine defined here; see
+ * makeResumer(). The Task and its awaiter are kept until the coroutine has ended: the Task
+ * object owns the frame's lifetime in QCoro 0.8 and must not be destroyed while it is suspended.
+ */
 template<typename Fn>
 class Job {
 public:
+    using Task = std::invoke_result_t<std::decay_t<Fn> &>;
     using Value = ValueOf<Fn>;
     using Slot = Stored<Value>;
 
     template<typename F>
     explicit Job(F &&fn) : m_fn(std::in_place, std::forward<F>(fn)) {}
 
-    //! Runs the coroutine to its end, stores the value, destroys the callable on the loop thread
-    //! (so captures are gone when the caller wakes), then reports to \a owner. The completion is
-    //! a virtual call rather than a lambda parameter: a lambda type stored in the coroutine frame
-    //! trips GCC's -Wsubobject-linkage for some callable types.
-    DetachedCoroutine drive(CallBase &owner, std::size_t index) {
-        std::exception_ptr failure;
+    //! Invokes the callable (the coroutine runs until its first suspension) and arranges for
+    //! \a owner to hear of its end. Never throws: a failure to start is the job's failure.
+    void start(CallBase &owner, std::size_t index) noexcept {
+        m_owner = &owner;
+        m_index = index;
         try {
-            if constexpr (std::is_void_v<Value>) {
-                co_await std::invoke(*m_fn);
-                m_slot.emplace();
-            } else {
-                m_slot.emplace(co_await std::invoke(*m_fn));
+            m_task.emplace(std::invoke(*m_fn));
+            m_awaiter.emplace(m_task->operator co_await());
+            if (!m_awaiter->await_ready()) {
+                m_awaiter->await_suspend(makeResumer(&Job::resumed, this));
+                return;
             }
         } catch (...) {
-            failure = std::current_exception();
+            end(std::current_exception());
+            return;
         }
-        m_fn.reset();
-        owner.jobEnded(index, std::move(failure));
+        complete();
     }
 
     void discard() noexcept { m_fn.reset(); }
     Slot takeSlot() { return std::move(*m_slot); }
 
 private:
-    std::optional<std::decay_t<Fn>> m_fn;
-    std::optional<Slot> m_slot;
-};
+    static void resumed(void *self) { static_cast<Job *>(self)->complete(); }
 
-//! Starts one job with its driver; a failure to even start (no memory for the frame) is
-//! reported like a failure of the coroutine.
-template<typename Fn>
-void startJob(Job<Fn> &job, CallBase &owner, std::size_t index) noexcept {
-    try {
-        job.drive(owner, index);
-    } catch (...) {
-        job.discard();
-        owner.jobEnded(index, std::current_exception());
+    //! The coroutine has ended: take its value or exception.
+    void complete() noexcept {
+        std::exception_ptr failure;
+        try {
+            if constexpr (std::is_void_v<Value>) {
+                m_awaiter->await_resume();
+                m_slot.emplace();
+            } else {
+                m_slot.emplace(m_awaiter->await_resume());
+            }
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        end(std::move(failure));
     }
-}
+
+    //! Drops the task and the callable here, on the loop thread, so that captures are gone when
+    //! the caller wakes; then reports. The owner may delete this job, so it comes last.
+    void end(std::exception_ptr failure) noexcept {
+        m_awaiter.reset();
+        m_task.reset();
+        m_fn.reset();
+        m_owner->jobEnded(m_index, std::move(failure));
+    }
+
+    using Awaiter = decltype(std::declval<Task &>().operator co_await());
+
+    std::optional<std::decay_t<Fn>> m_fn;
+    std::optional<Task> m_task;
+    std::optional<Awaiter> m_awaiter;
+    std::optional<Slot> m_slot;
+    CallBase *m_owner = nullptr;
+    std::size_t m_index = 0;
+};
 
 //! One palitra::run().
 template<typename Fn>
@@ -192,7 +213,7 @@ public:
         const std::stop_token token = stopToken();
         CurrentStopScope scope(token);
         coroutineStarted();
-        startJob(m_job, *this, 0);
+        m_job.start(*this, 0);
     }
 
     void discard() noexcept override { m_job.discard(); }
@@ -249,9 +270,15 @@ protected:
             release();
             return;
         }
-        const std::stop_token token = stopToken();
-        CurrentStopScope scope(token);
-        startEach();
+        // Every job may end synchronously, and the last end may delete the call while the loop
+        // below still runs: hold a reference for its duration.
+        retain();
+        {
+            const std::stop_token token = stopToken();
+            CurrentStopScope scope(token);
+            startEach();
+        }
+        release();
     }
 
 private:
@@ -290,7 +317,7 @@ public:
 private:
     template<std::size_t... I>
     void startEach(std::index_sequence<I...>) noexcept {
-        ((coroutineStarted(), startJob(std::get<I>(m_jobs), *this, I)), ...);
+        ((coroutineStarted(), std::get<I>(m_jobs).start(*this, I)), ...);
     }
     template<std::size_t... I>
     std::tuple<typename Job<Fns>::Slot...> takeValues(std::index_sequence<I...>) {
@@ -322,7 +349,7 @@ public:
         startAll([this] {
             for (std::size_t i = 0; i < m_jobs.size(); ++i) {
                 coroutineStarted();
-                startJob(m_jobs[i], *this, i);
+                m_jobs[i].start(*this, i);
             }
         });
     }
