@@ -17,7 +17,7 @@ namespace palitra::test {
 //! A std::thread that joins in its destructor, so a failing QVERIFY never leaves it running.
 class JoiningThread {
 public:
-    template <typename F>
+    template<typename F>
     explicit JoiningThread(F &&f) : m_thread(std::forward<F>(f)) {}
     ~JoiningThread() {
         if (m_thread.joinable())
