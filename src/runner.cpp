@@ -14,15 +14,18 @@
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
+#include <QEvent>
 #include <QMetaObject>
 #include <QObject>
 #include <QThread>
 #include <QTimer>
 
+#include <algorithm>
 #include <latch>
 #include <memory>
 #include <mutex>
 #include <pthread.h>
+#include <sched.h>
 
 namespace palitra {
 
@@ -52,11 +55,70 @@ void onForkChild() {
     forkGeneration.fetch_add(1, std::memory_order_relaxed);
 }
 
+// The one posted event that makes the loop thread drain the queue. Posting a functor with
+// invokeMethod() costs two allocations (slot object and QMetaCallEvent) that the caller's thread
+// makes and the loop thread frees, which defeats malloc's per-thread caches on every call. This
+// event recycles its storage instead: Qt deletes a posted event after delivering it, and the
+// class operator delete parks the block for the next post.
+class DrainEvent final : public QEvent {
+public:
+    DrainEvent() : QEvent(eventType()) {}
+    static QEvent::Type eventType() {
+        static const auto type = static_cast<QEvent::Type>(QEvent::registerEventType());
+        return type;
+    }
+    static void *operator new(std::size_t size) {
+        if (void *block = s_spare.exchange(nullptr, std::memory_order_acquire))
+            return block;
+        return ::operator new(size);
+    }
+    static void operator delete(void *block) noexcept {
+        void *none = nullptr;
+        if (!s_spare.compare_exchange_strong(none, block, std::memory_order_release,
+                                             std::memory_order_relaxed))
+            ::operator delete(block);
+    }
+
+private:
+    static inline std::atomic<void *> s_spare{nullptr};
+};
+
 // How long close() waits beyond the grace period for a loop thread that is stuck in
 // synchronous user code before giving up on it.
 constexpr std::chrono::milliseconds joinMargin{1000};
 
 } // namespace
+
+class RunnerCore;
+
+// Spinning only pays off when the loop thread can run on another CPU meanwhile.
+std::chrono::nanoseconds usableSpin(std::chrono::nanoseconds requested) noexcept {
+    if (requested <= std::chrono::nanoseconds::zero())
+        return std::chrono::nanoseconds::zero();
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2)
+        return std::chrono::nanoseconds::zero();
+    return requested;
+}
+
+inline void cpuRelax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+// The QObject living on the loop thread: context() for users, and the receiver of DrainEvent.
+class LoopContext final : public QObject {
+public:
+    explicit LoopContext(RunnerCore *core) : m_core(core) {}
+    bool event(QEvent *event) override;
+
+private:
+    RunnerCore *m_core;
+};
 
 class RunnerCore : public std::enable_shared_from_this<RunnerCore> {
 public:
@@ -64,7 +126,10 @@ public:
     ~RunnerCore();
 
     void checkUsable() const;
-    void dispatch(CallBase *call);
+    //! Returns true when the loop was idle (the queue was empty), so that a spin may pay off.
+    bool dispatch(CallBase *call);
+    //! The spin budget of execute(): zero on a process bound to one CPU.
+    std::chrono::nanoseconds spinBudget() const noexcept { return m_spinBudget; }
     void leave(CallBase *call) noexcept;
     void close();
     bool isRunning() const;
@@ -76,6 +141,7 @@ public:
     void coroutineEnded() noexcept;
 
 private:
+    friend class LoopContext;
     enum class State { Idle, Running, Closing, Closed };
 
     void startLocked();
@@ -91,6 +157,7 @@ private:
     void unlink(CallBase *call) noexcept;
 
     const RunnerOptions m_options;
+    const std::chrono::nanoseconds m_spinBudget = usableSpin(m_options.spinBeforeBlocking);
 
     mutable std::mutex m_mutex;
     std::condition_variable m_changed; // joined, or the last blocked caller left
@@ -166,7 +233,7 @@ void RunnerCore::unlink(CallBase *call) noexcept {
     --m_waitingCount;
 }
 
-void RunnerCore::dispatch(CallBase *call) {
+bool RunnerCore::dispatch(CallBase *call) {
     std::unique_lock lock(m_mutex);
     try {
         if (m_state == State::Closing || m_state == State::Closed)
@@ -179,14 +246,14 @@ void RunnerCore::dispatch(CallBase *call) {
         if (wasEmpty) {
             try {
                 // One posted drain per burst: later calls join the queue it will empty.
-                QMetaObject::invokeMethod(
-                    m_context, [this] { drain(); }, Qt::QueuedConnection);
+                QCoreApplication::postEvent(m_context, new DrainEvent);
             } catch (...) {
                 m_queue.pop_back();
                 throw;
             }
         }
         link(call);
+        return wasEmpty;
     } catch (...) {
         lock.unlock();
         call->discard();
@@ -226,7 +293,7 @@ void RunnerCore::loopBody(LoopThread &thread) {
     int abandoned = 0;
     {
         // Destroyed when the loop has ended, which also drops any drain still posted to it.
-        QObject context;
+        LoopContext context(this);
         tlsLoopCore = this;
         m_context = &context;
         m_ready.count_down();
@@ -252,6 +319,13 @@ void RunnerCore::loopBody(LoopThread &thread) {
                   "purpose, since QCoro cannot destroy a suspended coroutine safely)",
                   abandoned, qUtf8Printable(m_options.threadName));
     }
+}
+
+bool LoopContext::event(QEvent *event) {
+    if (event->type() != DrainEvent::eventType())
+        return QObject::event(event);
+    m_core->drain();
+    return true;
 }
 
 void RunnerCore::drain() noexcept {
@@ -474,7 +548,15 @@ void EventLoopThreadRunner::checkUsable() const {
 
 void EventLoopThreadRunner::execute(detail::CallBase &call, detail::Deadline deadline) {
     using detail::CallStatus;
-    d->dispatch(&call);
+    const bool loopWasIdle = d->dispatch(&call);
+
+    if (loopWasIdle && d->spinBudget() > std::chrono::nanoseconds::zero()) {
+        // Watch for a quick result before blocking: a caller that never sleeps needs no wake-up.
+        const detail::Deadline spinEnd = std::min(deadline, detail::Clock::now() + d->spinBudget());
+        while (call.m_status.load(std::memory_order_acquire) == CallStatus::Pending &&
+               detail::Clock::now() < spinEnd)
+            detail::cpuRelax();
+    }
 
     CallStatus status;
     {

@@ -34,6 +34,15 @@ struct RunnerOptions {
     //! the ones still suspended then are abandoned (never resumed, never destroyed) and
     //! reported with qCWarning. Also bounds how long process exit waits.
     std::chrono::milliseconds closeGracePeriod = std::chrono::seconds(2);
+    //! How long a caller of run()/gather() spins, watching for its result, before it blocks.
+    /*!
+     * Zero (the default) never spins. A few microseconds (a trivial round trip takes 3–8 µs)
+     * let a caller on a multi-core machine see a quick result without being put to sleep and
+     * woken again, like folly's Baton. It only spins when the loop was idle when the call was
+     * queued and the process may run on more than one CPU, and never longer than this: a busy
+     * loop or a single CPU costs at most nothing and this much, respectively.
+     */
+    std::chrono::nanoseconds spinBeforeBlocking = std::chrono::nanoseconds::zero();
 };
 
 //! The list type of gather(range): a QList, or a std::vector for move-only results (QList's
