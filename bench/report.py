@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Turns the JSON of bench/run.sh into the Markdown tables of docs/BENCHMARKS.md.
+
+    python3 bench/report.py <results-dir>
+
+<results-dir> holds pinned.json / unpinned.json (palitra_bench --benchmark_out) and
+python_pinned.json / python_unpinned.json (bench/python_reference.py --json). Every figure is
+the median over repetitions; the spread is min..max over the same repetitions. Standard
+library only. It checks the targets of issue 5 and prints them, but it asserts nothing.
+"""
+
+import json
+import os
+import statistics
+import sys
+
+NOTES = {
+    "floor_condvar": "persistent std::thread, mutex + condvar (the floor)",
+    "floor_atomic": "persistent std::thread, C++20 atomic wait/notify",
+    "palitra_runner": "`EventLoopThreadRunner::run`",
+    "palitra_runner_palitra_sleepFor": "`run`, awaiting `palitra::sleepFor(0ms)` instead",
+    "palitra_global": "global `palitra::run`",
+    "asio_co_spawn": "Boost.Asio `co_spawn(ctx, f, use_future).get()`, persistent io_context",
+    "thread_per_call": "new `QThread` + `QEventLoop` per call (`asyncio.run()` analog)",
+    "qcoro_waitFor": "`QCoro::waitFor`: **re-enters the caller's loop** (nested QEventLoop "
+                     "on the caller's thread; for trivial it never leaves the thread)",
+    "qtconcurrent_result": "`QtConcurrent::run(...).result()` (`result()` may run the task "
+                           "in the caller)",
+}
+
+
+def load_bench(path):
+    """name -> {"real": [seconds...], counters: {name: [values...]}} over the repetitions."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    rows = {}
+    for b in data["benchmarks"]:
+        if b.get("run_type") != "iteration":
+            continue
+        name = b["run_name"]
+        row = rows.setdefault(name, {"real": [], "counters": {}})
+        scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+        row["real"].append(b["real_time"] * scale)
+        for key, value in b.items():
+            if key in ("per_element", "items_per_second", "bytes_per_call", "rss_growth_KiB",
+                       "heap_growth_B", "new_per_call"):
+                row["counters"].setdefault(key, []).append(value)
+    return data.get("context", {}), rows
+
+
+def med(values):
+    return statistics.median(values)
+
+
+def fmt_time(seconds):
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    if seconds >= 1e-6:
+        return f"{seconds * 1e6:.2f} µs"
+    return f"{seconds * 1e9:.0f} ns"
+
+
+def spread(values):
+    return f"{fmt_time(min(values))} – {fmt_time(max(values))}"
+
+
+def find(rows, prefix):
+    for name, row in rows.items():
+        if name == prefix or name.startswith(prefix + "/"):
+            return row
+    return None
+
+
+def roundtrip_table(rows, kind, out):
+    floor = find(rows, "roundtrip/trivial/floor_condvar")
+    asio = find(rows, f"roundtrip/{kind}/asio_co_spawn")
+    out.append(f"| row ({kind}) | median | spread (min – max) | × floor | × Asio | what it is |")
+    out.append("|---|---:|---:|---:|---:|---|")
+    for name, row in rows.items():
+        if not name.startswith(f"roundtrip/{kind}/"):
+            continue
+        key = name.split("/")[2]
+        m = med(row["real"])
+        xf = m / med(floor["real"]) if floor else float("nan")
+        xa = m / med(asio["real"]) if asio else float("nan")
+        out.append(f"| `{key}` | {fmt_time(m)} | {spread(row['real'])} | {xf:.2f}× | "
+                   f"{xa:.2f}× | {NOTES.get(key, '')} |")
+
+
+def python_rows(path):
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["rows"]
+
+
+def section(rows, py, title, out, targets):
+    out.append(f"### {title}")
+    out.append("")
+    out.append("Round trips, trivial coroutine (`co_return 42`):")
+    out.append("")
+    roundtrip_table(rows, "trivial", out)
+    out.append("")
+    out.append("Round trips, coroutine awaiting a zero-delay timer (`QCoro::sleepFor(0ms)`; Asio: "
+               "a zero-delay `steady_timer`; the floor has no timer, its column is the trivial "
+               "floor):")
+    out.append("")
+    roundtrip_table(rows, "timer0", out)
+    out.append("")
+
+    out.append("`gather` of N trivial coroutines (one posted call for the batch), time per element:")
+    out.append("")
+    out.append("| N | per element (median) | spread | whole gather (median) |")
+    out.append("|---:|---:|---:|---:|")
+    for name, row in rows.items():
+        if name.startswith("gather/palitra/"):
+            n = name.split("/")[2]
+            pe = row["counters"]["per_element"]
+            out.append(f"| {n} | {fmt_time(med(pe))} | {spread(pe)} | {fmt_time(med(row['real']))} |")
+    out.append("")
+
+    out.append("1000 coroutines each awaiting a 10 ms timer, one `gather`, wall time:")
+    out.append("")
+    out.append("| timer | median | spread | × 10 ms |")
+    out.append("|---|---:|---:|---:|")
+    for name, row in rows.items():
+        if name.startswith("timers/"):
+            key = name.split("/")[2]
+            m = med(row["real"])
+            out.append(f"| `{key}` | {fmt_time(m)} | {spread(row['real'])} | {m / 0.010:.3f}× |")
+    out.append("")
+
+    out.append("Contention: caller threads on one runner (one io_context, one floor thread), "
+               "aggregate calls/s (median):")
+    out.append("")
+    names = ["palitra_runner", "asio_co_spawn", "floor_condvar"]
+    out.append("| threads | " + " | ".join(f"`{n}`" for n in names) + " | palitra ÷ Asio |")
+    out.append("|---:|" + "---:|" * (len(names) + 1))
+    for threads in (1, 2, 4, 8):
+        cells, values = [], {}
+        for n in names:
+            row = find(rows, f"contention/{n}/real_time/threads:{threads}") or \
+                find(rows, f"contention/{n}/threads:{threads}")
+            if row is None:
+                for name, r in rows.items():
+                    if name.startswith(f"contention/{n}/") and name.endswith(f"threads:{threads}"):
+                        row = r
+            if row:
+                values[n] = med(row["counters"]["items_per_second"])
+                cells.append(f"{values[n] / 1e3:.0f} k/s")
+            else:
+                cells.append("–")
+        ratio = values.get("palitra_runner", 0) / values["asio_co_spawn"] \
+            if values.get("asio_co_spawn") else float("nan")
+        out.append(f"| {threads} | " + " | ".join(cells) + f" | {ratio:.2f} |")
+    out.append("")
+
+    out.append("Memory and allocations (one measurement each, not repeated):")
+    out.append("")
+    out.append("| measurement | figure |")
+    out.append("|---|---:|")
+    for name, row in rows.items():
+        if name.startswith("memory/") or name.startswith("allocs/"):
+            for key, values in row["counters"].items():
+                out.append(f"| `{name.split('/iterations')[0]}` {key} | {med(values):,.1f} |")
+    out.append("")
+
+    if py:
+        out.append("Python reference (`bench/python_reference.py`, same machine, same pinning):")
+        out.append("")
+        out.append("| Python row | median | spread |")
+        out.append("|---|---:|---:|")
+        for name, row in py.items():
+            out.append(f"| `{name}` | {fmt_time(row['median'])} | "
+                       f"{fmt_time(row['min'])} – {fmt_time(row['max'])} |")
+        out.append("")
+
+    # Targets (issue 5): medians of this run.
+    def m(prefix, counter=None):
+        row = find(rows, prefix)
+        if row is None:
+            return float("nan")
+        return med(row["counters"][counter]) if counter else med(row["real"])
+
+    run = m("roundtrip/trivial/palitra_runner")
+    asio = m("roundtrip/trivial/asio_co_spawn")
+    tpc = m("roundtrip/trivial/thread_per_call")
+    floor = m("roundtrip/trivial/floor_condvar")
+    g1000 = m("gather/palitra/1000", "per_element")
+    timers = m("timers/1000x10ms/palitra_sleepFor")
+    mem = m("memory/in_flight_gather_10000x3s", "bytes_per_call")
+    mem_run = m("memory/in_flight_run_200_threads_x3s", "bytes_per_call")
+    rss = m("memory/rss_over_1e6_runs", "rss_growth_KiB")
+    py_run = py.get("roundtrip/trivial/run_coroutine_threadsafe", {}).get("median", float("nan"))
+    py_gather = py.get("gather/1000/per_element", {}).get("median", float("nan"))
+
+    def check(label, figure, ok):
+        targets.append((title, label, figure, "met" if ok else "**missed**"))
+
+    check("`run` trivial ≤ 1.1× Asio", f"{run / asio:.2f}× Asio ({run / floor:.2f}× floor)",
+          run / asio <= 1.1)
+    check("`run` ≥ 6× faster than thread-per-call", f"{tpc / run:.1f}× faster", tpc / run >= 6)
+    check("`run` ≥ 5× faster than Python's pattern", f"{py_run / run:.1f}× faster",
+          py_run / run >= 5)
+    check("`gather` 1000: ≤ 100 ns per element", fmt_time(g1000), g1000 <= 100e-9)
+    check("`gather` 1000: ≥ 20× less than Python's", f"{py_gather / g1000:.1f}× less",
+          py_gather / g1000 >= 20)
+    check("1000 × 10 ms timers ≤ 1.25× 10 ms", f"{timers / 0.010:.3f}×", timers <= 0.0125)
+    check("≤ 1.5 KB per in-flight call (gather element)", f"{mem:,.0f} B", mem <= 1536)
+    check("≤ 1.5 KB per in-flight call (separate `run` calls)", f"{mem_run:,.0f} B",
+          mem_run <= 1536)
+    check("RSS growth over 10^6 `run` ≤ 64 KB", f"{rss:,.0f} KiB", rss <= 64)
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    d = sys.argv[1]
+    out, targets = [], []
+    for mode in ("pinned", "unpinned"):
+        path = os.path.join(d, f"{mode}.json")
+        if not os.path.exists(path):
+            continue
+        context, rows = load_bench(path)
+        py = python_rows(os.path.join(d, f"python_{mode}.json"))
+        title = "Pinned (`taskset -c 0`)" if mode == "pinned" else "Unpinned (2 cores)"
+        section(rows, py, title, out, targets)
+        out.insert(len(out) - 0, f"<sub>{mode}: {context.get('date', '')}, load average "
+                                 f"{context.get('load_avg', '')}</sub>")
+        out.append("")
+    out.append("### Targets (issue 5)")
+    out.append("")
+    out.append("| run | target | figure | |")
+    out.append("|---|---|---:|---|")
+    for title, label, figure, verdict in targets:
+        out.append(f"| {title.split(' ')[0]} | {label} | {figure} | {verdict} |")
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+//
+// A fixed number of round trips of one row, for tools that are not timers: callgrind instruction
+// counts (run with two counts and take the difference, so that start-up cancels out), strace -c
+// syscall counts and context switches. Not a benchmark table row and not a test.
+//
+//     roundtrip_probe <palitra|asio|floor> <calls>
+//     roundtrip_probe gather1000 <gathers>      (1000 trivial coroutines per gather)
+//     roundtrip_probe timers1000 <gathers>      (1000 coroutines awaiting palitra::sleepFor(1ms))
+#include <palitra/palitra.h>
+
+#include <QCoro/QCoroTask>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <sys/resource.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace {
+
+QCoro::Task<int> trivialTask() {
+    co_return 42;
+}
+
+boost::asio::awaitable<int> asioTrivial() {
+    co_return 42;
+}
+
+struct Floor {
+    std::mutex mutex;
+    std::condition_variable request, response;
+    unsigned long asked = 0, answered = 0;
+    bool stop = false;
+    std::thread thread{[this] {
+        std::unique_lock lock(mutex);
+        unsigned long seen = 0;
+        for (;;) {
+            request.wait(lock, [&] { return stop || asked != seen; });
+            if (stop)
+                return;
+            answered = seen = asked;
+            lock.unlock();
+            response.notify_one();
+            lock.lock();
+        }
+    }};
+    ~Floor() {
+        {
+            const std::lock_guard lock(mutex);
+            stop = true;
+        }
+        request.notify_one();
+        thread.join();
+    }
+    int call() {
+        std::unique_lock lock(mutex);
+        const unsigned long mine = ++asked;
+        lock.unlock();
+        request.notify_one();
+        lock.lock();
+        response.wait(lock, [&] { return answered == mine; });
+        return 42;
+    }
+};
+
+long contextSwitches() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_nvcsw + usage.ru_nivcsw;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        std::fprintf(stderr, "usage: %s <palitra|asio|floor> <calls>\n", argv[0]);
+        return 2;
+    }
+    const long calls = std::atol(argv[2]);
+    long sum = 0;
+    long switches = 0;
+    if (std::strcmp(argv[1], "gather1000") == 0 || std::strcmp(argv[1], "timers1000") == 0) {
+        palitra::EventLoopThreadRunner runner;
+        const auto trivial = [] { return trivialTask(); };
+        const auto sleeper = []() -> QCoro::Task<int> {
+            co_await palitra::sleepFor(std::chrono::milliseconds(1), palitra::currentStopToken());
+            co_return 42;
+        };
+        const std::vector<std::decay_t<decltype(trivial)>> trivials(1000, trivial);
+        const std::vector<std::decay_t<decltype(sleeper)>> sleepers(1000, sleeper);
+        const bool timers = argv[1][0] == 't';
+        const auto once = [&] {
+            return timers ? runner.gather(sleepers).size() : runner.gather(trivials).size();
+        };
+        once();
+        switches = contextSwitches();
+        for (long i = 0; i < calls; ++i)
+            sum += static_cast<long>(once());
+        switches = contextSwitches() - switches;
+    } else if (std::strcmp(argv[1], "palitra") == 0) {
+        palitra::EventLoopThreadRunner runner;
+        runner.run([] { return trivialTask(); });
+        switches = contextSwitches();
+        for (long i = 0; i < calls; ++i)
+            sum += runner.run([] { return trivialTask(); });
+        switches = contextSwitches() - switches;
+    } else if (std::strcmp(argv[1], "asio") == 0) {
+        boost::asio::io_context context{1};
+        auto work = boost::asio::make_work_guard(context);
+        std::thread thread([&] { context.run(); });
+        boost::asio::co_spawn(context, asioTrivial, boost::asio::use_future).get();
+        switches = contextSwitches();
+        for (long i = 0; i < calls; ++i)
+            sum += boost::asio::co_spawn(context, asioTrivial, boost::asio::use_future).get();
+        switches = contextSwitches() - switches;
+        work.reset();
+        thread.join();
+    } else {
+        Floor floor;
+        floor.call();
+        switches = contextSwitches();
+        for (long i = 0; i < calls; ++i)
+            sum += floor.call();
+        switches = contextSwitches() - switches;
+    }
+    std::printf("%s: %ld calls, %.2f context switches per call (checksum %ld)\n", argv[1], calls,
+                calls ? static_cast<double>(switches) / static_cast<double>(calls) : 0.0, sum);
+    return 0;
+}
