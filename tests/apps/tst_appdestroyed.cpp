@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+// DESIGN 3.15/3.16: the application dies before the runners. An explicit runner keeps working
+// and closes cleanly afterwards; the global runner is shut down by palitra's post routine when
+// the application dies, and the next free-function call creates a fresh one. Each new
+// application gets the post routine again.
+#include "messagelog.h"
+#include "testhelpers.h"
+
+#include <palitra/palitra.h>
+
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QTest>
+#include <QThread>
+#include <QTimer>
+
+#include <QCoro/QCoroTimer>
+
+#include <atomic>
+#include <chrono>
+#include <latch>
+#include <memory>
+#include <optional>
+#include <stop_token>
+
+using namespace std::chrono_literals;
+using palitra::test::MessageLog;
+
+namespace {
+
+QCoro::Task<int> timerThenValue(int value) {
+    QTimer timer;
+    timer.setSingleShot(true);
+    timer.start(5ms);
+    co_await timer;
+    co_return value;
+}
+
+// QCoreApplication keeps a reference to argc.
+int g_argc = 1;
+char g_arg0[] = "tst_appdestroyed";
+char *g_argv[] = {g_arg0, nullptr};
+
+std::unique_ptr<QCoreApplication> makeApp() {
+    return std::make_unique<QCoreApplication>(g_argc, g_argv);
+}
+
+} // namespace
+
+class tst_AppDestroyed : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { MessageLog::install(); }
+    void init() { MessageLog::clear(); }
+    void cleanup();
+
+    // An explicit runner outlives the application
+    void explicitRunnerWorksAfterApplication();
+    void coroutineSpansApplicationDestruction();
+
+    // The global runner dies with the application
+    void globalRunnerShutDownWithApplication();
+    void globalRunnerShutDownForEachApplication();
+    void globalRunnerReleasesBlockedCallerWhenApplicationDies();
+    void explicitShutdownThenApplicationDies();
+};
+
+void tst_AppDestroyed::cleanup() {
+    palitra::shutdownGlobalRunner();
+    QVERIFY(!QCoreApplication::instance());
+    QCOMPARE(MessageLog::containing(QStringLiteral("Cannot be used without")), QStringList());
+    QCOMPARE(MessageLog::containing(QStringLiteral("QThread: Destroyed")), QStringList());
+    QCOMPARE(MessageLog::foreignWarnings(), QStringList());
+}
+
+// ---- An explicit runner outlives the application ----
+
+void tst_AppDestroyed::explicitRunnerWorksAfterApplication() {
+    auto app = makeApp();
+    palitra::EventLoopThreadRunner runner;
+    QCOMPARE(runner.run([] { return timerThenValue(1); }), 1);
+    QThread *const loopThread = runner.thread();
+
+    app.reset();
+
+    QVERIFY(runner.isRunning());
+    QCOMPARE(runner.thread(), loopThread);
+    QCOMPARE(runner.run([] { return timerThenValue(2); }), 2);
+    const auto [a, b] =
+        runner.gather([] { return timerThenValue(3); }, [] { return timerThenValue(4); });
+    QCOMPARE(a + b, 7);
+    QVERIFY_THROWS_EXCEPTION(
+        palitra::TimeoutError,
+        runner.run(
+            []() -> QCoro::Task<> { co_await palitra::sleepFor(1h, palitra::currentStopToken()); },
+            20ms));
+    std::latch reached(1);
+    QTimer::singleShot(0, runner.context(), [&] { reached.count_down(); });
+    reached.wait();
+
+    runner.close();
+    QVERIFY(!runner.isRunning());
+    QVERIFY(!runner.thread());
+}
+
+void tst_AppDestroyed::coroutineSpansApplicationDestruction() {
+    // A caller on another thread is blocked in run() while the application is destroyed: the
+    // coroutine keeps running on the explicit runner and its value arrives.
+    auto app = makeApp();
+    palitra::EventLoopThreadRunner runner;
+    std::latch started(1);
+    std::stop_source wakeUp;
+    std::optional<int> result;
+    {
+        palitra::test::JoiningThread caller([&] {
+            result = runner.run(
+                [&]() -> QCoro::Task<int> {
+                    started.count_down();
+                    // Woken by a call posted to the loop thread, after the application is gone.
+                    if (co_await palitra::sleepFor(1h, wakeUp.get_token()))
+                        co_return -1; // slept the whole hour: the wake-up was lost
+                    co_return co_await timerThenValue(5);
+                },
+                60s);
+        });
+        started.wait();
+        app.reset();
+        wakeUp.request_stop();
+    }
+    QCOMPARE(result, std::optional<int>(5));
+    runner.close();
+}
+
+// ---- The global runner dies with the application ----
+
+void tst_AppDestroyed::globalRunnerShutDownWithApplication() {
+    auto app = makeApp();
+    QVERIFY(!palitra::isRunnerAlive());
+    QCOMPARE(palitra::run([] { return timerThenValue(1); }), 1);
+    QVERIFY(palitra::isRunnerAlive());
+
+    app.reset();
+    QVERIFY(!palitra::isRunnerAlive()); // right after ~QCoreApplication
+
+    // The next call creates a fresh runner, which works without the application.
+    QCOMPARE(palitra::run([] { return timerThenValue(2); }), 2);
+    QVERIFY(palitra::isRunnerAlive());
+    palitra::shutdownGlobalRunner();
+    QVERIFY(!palitra::isRunnerAlive());
+}
+
+void tst_AppDestroyed::globalRunnerShutDownForEachApplication() {
+    for (int round = 0; round < 3; ++round) {
+        auto app = makeApp();
+        QCOMPARE(palitra::run([round] { return timerThenValue(round); }), round);
+        QVERIFY(palitra::isRunnerAlive());
+        app.reset();
+        QVERIFY2(!palitra::isRunnerAlive(), qPrintable(QStringLiteral("round %1").arg(round)));
+    }
+    // Between applications, a runner created with no application is not tied to the next one
+    // until it is used with it.
+    QCOMPARE(palitra::run([] { return timerThenValue(3); }), 3);
+    auto app = makeApp();
+    QVERIFY(palitra::isRunnerAlive());
+    QCOMPARE(palitra::run([] { return timerThenValue(4); }), 4);
+    app.reset();
+    QVERIFY(!palitra::isRunnerAlive());
+}
+
+void tst_AppDestroyed::globalRunnerReleasesBlockedCallerWhenApplicationDies() {
+    auto app = makeApp();
+    std::latch started(1);
+    std::atomic<bool> gotClosed{false};
+    std::atomic<bool> coroutineStopped{false};
+    QElapsedTimer elapsed;
+    {
+        palitra::test::JoiningThread caller([&] {
+            try {
+                palitra::run([&]() -> QCoro::Task<> {
+                    const auto stop = palitra::currentStopToken();
+                    started.count_down();
+                    if (!co_await palitra::sleepFor(1h, stop))
+                        coroutineStopped = true;
+                });
+            } catch (const palitra::RunnerClosedError &) {
+                gotClosed = true;
+            }
+        });
+        started.wait();
+        elapsed.start();
+        app.reset();
+    }
+    QVERIFY(gotClosed);
+    QVERIFY(coroutineStopped); // told to stop, and drained, during ~QCoreApplication
+    QVERIFY(!palitra::isRunnerAlive());
+    // A stop-aware coroutine ends at once; generous bound: well below the 2 s grace + join.
+    QVERIFY2(elapsed.elapsed() < 10'000, qPrintable(QString::number(elapsed.elapsed())));
+}
+
+void tst_AppDestroyed::explicitShutdownThenApplicationDies() {
+    // After an explicit shutdown the post routine is removed; a fresh global runner created later
+    // with the same application is tied to it again.
+    auto app = makeApp();
+    QCOMPARE(palitra::run([] { return timerThenValue(1); }), 1);
+    palitra::shutdownGlobalRunner();
+    QVERIFY(!palitra::isRunnerAlive());
+    QCOMPARE(palitra::run([] { return timerThenValue(2); }), 2);
+    QVERIFY(palitra::isRunnerAlive());
+    app.reset();
+    QVERIFY(!palitra::isRunnerAlive());
+}
+
+QTEST_APPLESS_MAIN(tst_AppDestroyed)
+
+#include "tst_appdestroyed.moc"

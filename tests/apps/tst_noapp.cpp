@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: MIT
+// DESIGN 3.15: palitra with no QCoreApplication at all. Timers, queued calls, sockets, gather,
+// timeouts and close() work on the loop thread, and Qt prints nothing about it.
+#include "messagelog.h"
+#include "testhelpers.h"
+
+#include <palitra/palitra.h>
+
+#include <QCoreApplication>
+#include <QHostAddress>
+#include <QMetaObject>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTest>
+#include <QThread>
+#include <QTimer>
+
+#include <QCoro/QCoroTimer>
+
+#include <chrono>
+#include <functional>
+#include <latch>
+#include <vector>
+
+using namespace std::chrono_literals;
+using palitra::test::MessageLog;
+
+namespace {
+
+QCoro::Task<int> timerThenValue(int value) {
+    QTimer timer;
+    timer.setSingleShot(true);
+    timer.start(10ms);
+    co_await timer;
+    co_return value;
+}
+
+} // namespace
+
+class tst_NoApp : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+    void cleanupTestCase();
+
+    // The loop thread delivers events with no application
+    void runAwaitsQTimer();
+    void runAwaitsSleepFor();
+    void queuedCallsReachTheContext();
+    void timerOnContextFires();
+    void socketsWork();
+
+    // gather, timeouts, close
+    void gatherTuple();
+    void gatherRange();
+    void timeoutThenRunnerStillWorks();
+    void closeReleasesBlockedCaller();
+    void closeAbandonsSuspendedCoroutine();
+
+    // The global runner
+    void globalRunnerWorksAndRestarts();
+
+private:
+    void verifyNoApplication() { QVERIFY(!QCoreApplication::instance()); }
+};
+
+void tst_NoApp::initTestCase() {
+    MessageLog::install();
+    verifyNoApplication();
+#if !defined(PALITRA_TEST_HAVE_DAEMON_THREAD)
+    // Fallback build (no QDaemonThread): calls fail fast with a clear palitra::Error instead.
+    palitra::EventLoopThreadRunner runner;
+    QVERIFY_THROWS_EXCEPTION(palitra::Error, runner.run([]() -> QCoro::Task<int> { co_return 1; }));
+    QSKIP("palitra was built without QDaemonThread: run() without an application fails fast");
+#endif
+}
+
+void tst_NoApp::init() {
+    MessageLog::clear();
+}
+
+void tst_NoApp::cleanup() {
+    verifyNoApplication();
+    QCOMPARE(MessageLog::containing(QStringLiteral("Cannot be used without")), QStringList());
+    QCOMPARE(MessageLog::containing(QStringLiteral("QApplication")), QStringList());
+    QCOMPARE(MessageLog::foreignWarnings(), QStringList());
+}
+
+void tst_NoApp::cleanupTestCase() {
+    palitra::shutdownGlobalRunner();
+    QVERIFY(!palitra::isRunnerAlive());
+    QCOMPARE(MessageLog::foreignWarnings(), QStringList());
+}
+
+// ---- The loop thread delivers events with no application ----
+
+void tst_NoApp::runAwaitsQTimer() {
+    palitra::EventLoopThreadRunner runner;
+    QThread *ranOn = nullptr;
+    const int value = runner.run([&]() -> QCoro::Task<int> {
+        ranOn = QThread::currentThread();
+        co_return co_await timerThenValue(42);
+    });
+    QCOMPARE(value, 42);
+    QCOMPARE(ranOn, runner.thread());
+    QVERIFY(ranOn != QThread::currentThread());
+}
+
+void tst_NoApp::runAwaitsSleepFor() {
+    palitra::EventLoopThreadRunner runner;
+    const bool slept = runner.run([]() -> QCoro::Task<bool> {
+        co_return co_await palitra::sleepFor(20ms, palitra::currentStopToken());
+    });
+    QVERIFY(slept);
+    // QCoro's own sleep (a QTimer under the hood) too.
+    runner.run([]() -> QCoro::Task<> { co_await QCoro::sleepFor(5ms); });
+}
+
+void tst_NoApp::queuedCallsReachTheContext() {
+    palitra::EventLoopThreadRunner runner;
+    QObject *context = runner.context();
+    QVERIFY(context);
+    std::latch done(1);
+    QThread *ranOn = nullptr;
+    QVERIFY(QMetaObject::invokeMethod(
+        context,
+        [&] {
+            ranOn = QThread::currentThread();
+            done.count_down();
+        },
+        Qt::QueuedConnection));
+    done.wait();
+    QCOMPARE(ranOn, runner.thread());
+}
+
+void tst_NoApp::timerOnContextFires() {
+    // A timer started on the loop thread, from a posted call. (A non-zero QTimer::singleShot made
+    // on this thread would need this thread's event dispatcher, which does not exist without an
+    // application: a Qt limit, not palitra's.)
+    palitra::EventLoopThreadRunner runner;
+    std::latch fired(2);
+    QObject *context = runner.context();
+    QTimer::singleShot(0, context, [&] { fired.count_down(); }); // a queued call
+    QMetaObject::invokeMethod(
+        context, [&] { QTimer::singleShot(5ms, context, [&] { fired.count_down(); }); },
+        Qt::QueuedConnection);
+    fired.wait();
+}
+
+void tst_NoApp::socketsWork() {
+    // Socket notifiers are events too: a TCP round trip on the loop thread, no application.
+    palitra::EventLoopThreadRunner runner;
+    const QByteArray received = runner.run(
+        []() -> QCoro::Task<QByteArray> {
+            QTcpServer server;
+            if (!server.listen(QHostAddress::LocalHost, 0))
+                co_return QByteArrayLiteral("listen failed");
+            QTcpSocket client;
+            client.connectToHost(QHostAddress::LocalHost, server.serverPort());
+            if (!server.hasPendingConnections())
+                co_await palitra::awaitSignal(&server, &QTcpServer::newConnection);
+            QTcpSocket *peer = server.nextPendingConnection();
+            if (!peer)
+                co_return QByteArrayLiteral("no connection");
+            client.write("hello");
+            QByteArray data;
+            while (data.size() < 5) {
+                if (peer->bytesAvailable() == 0)
+                    co_await palitra::awaitSignal(peer, &QIODevice::readyRead);
+                data += peer->readAll();
+            }
+            co_return data;
+        },
+        30s);
+    QCOMPARE(received, QByteArrayLiteral("hello"));
+}
+
+// ---- gather, timeouts, close ----
+
+void tst_NoApp::gatherTuple() {
+    palitra::EventLoopThreadRunner runner;
+    const auto [a, b, c] = runner.gather(
+        [] { return timerThenValue(1); }, [] { return timerThenValue(2); },
+        []() -> QCoro::Task<> { co_await palitra::sleepFor(5ms, palitra::currentStopToken()); });
+    QCOMPARE(a, 1);
+    QCOMPARE(b, 2);
+    Q_UNUSED(c);
+}
+
+void tst_NoApp::gatherRange() {
+    std::vector<std::function<QCoro::Task<int>()>> work;
+    for (int i = 0; i < 8; ++i)
+        work.emplace_back([i] { return timerThenValue(i * 10); });
+    const QList<int> values = palitra::gather(work, 30s);
+    QCOMPARE(values, (QList<int>{0, 10, 20, 30, 40, 50, 60, 70}));
+}
+
+void tst_NoApp::timeoutThenRunnerStillWorks() {
+    palitra::EventLoopThreadRunner runner;
+    std::latch stopped(1);
+    QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError, runner.run(
+                                                        [&]() -> QCoro::Task<> {
+                                                            const auto stop =
+                                                                palitra::currentStopToken();
+                                                            co_await palitra::sleepFor(1h, stop);
+                                                            stopped.count_down();
+                                                        },
+                                                        50ms));
+    // The stop request reached the coroutine through the loop (a posted wake-up).
+    stopped.wait();
+    QCOMPARE(runner.run([] { return timerThenValue(7); }), 7);
+}
+
+void tst_NoApp::closeReleasesBlockedCaller() {
+    palitra::EventLoopThreadRunner runner;
+    std::latch started(1);
+    std::atomic<bool> gotClosed{false};
+    std::atomic<bool> coroutineStopped{false};
+    {
+        palitra::test::JoiningThread caller([&] {
+            try {
+                runner.run([&]() -> QCoro::Task<> {
+                    const auto stop = palitra::currentStopToken();
+                    started.count_down();
+                    if (!co_await palitra::sleepFor(1h, stop))
+                        coroutineStopped = true;
+                });
+            } catch (const palitra::RunnerClosedError &) {
+                gotClosed = true;
+            }
+        });
+        started.wait();
+        runner.close();
+    }
+    QVERIFY(gotClosed);
+    // close() joined the loop thread after the coroutine, told to stop, finished.
+    QVERIFY(coroutineStopped);
+    QVERIFY(!runner.isRunning());
+    QVERIFY_THROWS_EXCEPTION(palitra::RunnerClosedError,
+                             runner.run([] { return timerThenValue(1); }));
+}
+
+void tst_NoApp::closeAbandonsSuspendedCoroutine() {
+#if defined(PALITRA_TEST_LEAKS_REPORTED)
+    QSKIP("the abandoned frame is leaked on purpose, which LeakSanitizer reports");
+#endif
+    palitra::RunnerOptions options;
+    options.closeGracePeriod = 100ms;
+    palitra::EventLoopThreadRunner runner(options);
+    // A coroutine that ignores the stop request: still suspended when the grace period ends.
+    QVERIFY_THROWS_EXCEPTION(
+        palitra::TimeoutError,
+        runner.run([]() -> QCoro::Task<> { co_await QCoro::sleepFor(1h); }, 20ms));
+    runner.close();
+    QVERIFY(!runner.isRunning());
+    QCOMPARE(MessageLog::containing(QStringLiteral("abandoned")).size(), 1);
+}
+
+// ---- The global runner ----
+
+void tst_NoApp::globalRunnerWorksAndRestarts() {
+    QCOMPARE(palitra::run([] { return timerThenValue(5); }), 5);
+    QVERIFY(palitra::isRunnerAlive());
+    const auto [a, b] =
+        palitra::gather([] { return timerThenValue(1); }, [] { return timerThenValue(2); });
+    QCOMPARE(a + b, 3);
+
+    palitra::shutdownGlobalRunner();
+    QVERIFY(!palitra::isRunnerAlive());
+
+    QCOMPARE(palitra::run([] { return timerThenValue(6); }, 30s), 6);
+    QVERIFY(palitra::isRunnerAlive());
+}
+
+QTEST_APPLESS_MAIN(tst_NoApp)
+
+#include "tst_noapp.moc"

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+// A child process for tst_exit (DESIGN 3.16, 3.12): an explicit runner that is a static object
+// (namespace-scope or function-local) with a 300 ms grace period, left with a coroutine
+// suspended forever; its destructor, run during static destruction, closes it.
+//
+//   exit_child_static <mode> <exit code>
+#include <palitra/palitra.h>
+
+#include <QCoro/QCoroTimer>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+palitra::RunnerOptions shortGrace(const char *name) {
+    palitra::RunnerOptions options;
+    options.threadName = QString::fromLatin1(name);
+    options.closeGracePeriod = 300ms;
+    return options;
+}
+
+// Constructed before main(), destroyed after everything constructed later (Qt's own lazily
+// created globals included).
+palitra::EventLoopThreadRunner g_runner(shortGrace("static-runner"));
+
+palitra::EventLoopThreadRunner &localRunner() {
+    static palitra::EventLoopThreadRunner runner(shortGrace("local-static-runner"));
+    return runner;
+}
+
+int startSuspendedCoroutine(palitra::EventLoopThreadRunner &runner) {
+    try {
+        runner.run([]() -> QCoro::Task<> { co_await QCoro::sleepFor(24h); }, 50ms);
+    } catch (const palitra::TimeoutError &) {
+        return 0;
+    }
+    std::fputs("child: expected a TimeoutError\n", stderr);
+    return 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        std::fputs("usage: exit_child_static <mode> <exit code>\n", stderr);
+        return 100;
+    }
+    const char *mode = argv[1];
+    const int code = std::atoi(argv[2]);
+    const auto is = [mode](const char *m) { return std::strcmp(mode, m) == 0; };
+
+    palitra::EventLoopThreadRunner *runner = nullptr;
+    if (is("global-return") || is("global-exit"))
+        runner = &g_runner;
+    else if (is("local-return") || is("local-exit"))
+        runner = &localRunner();
+    if (!runner) {
+        std::fprintf(stderr, "exit_child_static: unknown mode %s\n", mode);
+        return 100;
+    }
+    if (startSuspendedCoroutine(*runner) != 0)
+        return 101;
+    if (std::strstr(mode, "-exit")) {
+        std::puts("child: calling exit");
+        std::fflush(stdout);
+        std::exit(code);
+    }
+    std::puts("child: leaving main");
+    std::fflush(stdout);
+    return code;
+}

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+// DESIGN 3.16: ending a process with palitra alive. Each row runs a child program (exit_child,
+// exit_child_static) that leaves a runner alive, often with a coroutine suspended forever, and
+// then returns from main() or calls exit(). The child must end with exactly its exit code, by a
+// normal exit, within the grace period plus a generous margin, without Qt's fatal
+// "QThread: Destroyed while thread is still running". A coroutine left suspended forever is
+// reported by palitra's qCWarning; a well-behaved one is not.
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QProcessEnvironment>
+#include <QTest>
+
+#include <chrono>
+
+using namespace std::chrono_literals;
+
+class tst_Exit : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void processEnds_data();
+    void processEnds();
+};
+
+namespace {
+
+constexpr auto defaultGrace = 2s;
+constexpr auto staticGrace = 300ms;
+// Start-up, the join margin and a loaded machine: generous on purpose, this is no benchmark.
+constexpr auto margin = 4s;
+
+QProcessEnvironment childEnvironment() {
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    // The parent's logging rules must not hide (or make fatal) what the child prints.
+    env.remove(QStringLiteral("QT_LOGGING_RULES"));
+    env.remove(QStringLiteral("QT_FATAL_WARNINGS"));
+    env.remove(QStringLiteral("QT_FATAL_CRITICALS"));
+    // An abandoned coroutine frame is leaked on purpose; under ASan that must not change the
+    // exit code.
+    QString asan = env.value(QStringLiteral("ASAN_OPTIONS"));
+    if (!asan.isEmpty())
+        asan += QLatin1Char(':');
+    env.insert(QStringLiteral("ASAN_OPTIONS"), asan + QStringLiteral("detect_leaks=0"));
+    return env;
+}
+
+} // namespace
+
+void tst_Exit::processEnds_data() {
+    QTest::addColumn<QString>("program");
+    QTest::addColumn<QString>("mode");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<bool>("abandons");      // a coroutine is suspended forever at exit
+    QTest::addColumn<QString>("runnerName"); // whose abandoned coroutine is reported
+    QTest::addColumn<qint64>("withinMs");
+
+    const QString child = QStringLiteral(PALITRA_EXIT_CHILD);
+    const QString staticChild = QStringLiteral(PALITRA_EXIT_CHILD_STATIC);
+    const qint64 globalBound = std::chrono::milliseconds(defaultGrace + margin).count();
+    const qint64 staticBound = std::chrono::milliseconds(staticGrace + margin).count();
+    const QString global = QStringLiteral("palitra-global");
+
+    // The global runner, no application.
+    QTest::newRow("suspended, return")
+        << child << "suspended-return" << 3 << true << global << globalBound;
+    QTest::newRow("suspended, exit()")
+        << child << "suspended-exit" << 4 << true << global << globalBound;
+    QTest::newRow("blocked caller, return")
+        << child << "blocked-caller-return" << 5 << true << global << globalBound;
+    QTest::newRow("cooperative blocked caller, exit()")
+        << child << "cooperative-caller-exit" << 6 << false << global << globalBound;
+    QTest::newRow("idle, return") << child << "idle-return" << 7 << false << global << globalBound;
+    QTest::newRow("idle, exit()") << child << "idle-exit" << 8 << false << global << globalBound;
+    QTest::newRow("exit() on the loop thread")
+        << child << "exit-on-loop-thread" << 9 << false << global << globalBound;
+    QTest::newRow("exit() in a slot on the loop thread")
+        << child << "exit-from-slot-on-loop-thread" << 14 << false << global << globalBound;
+    // The global runner beside a QCoreApplication.
+    QTest::newRow("app, suspended, return")
+        << child << "app-return" << 10 << true << global << globalBound;
+    QTest::newRow("app, suspended, exec() returns")
+        << child << "app-exec" << 11 << true << global << globalBound;
+    QTest::newRow("app, suspended, exit()")
+        << child << "app-exit" << 12 << true << global << globalBound;
+    QTest::newRow("app, idle, return")
+        << child << "app-idle-return" << 13 << false << global << globalBound;
+    // An explicit runner with a 300 ms grace period that is a static object.
+    QTest::newRow("namespace-scope static, return")
+        << staticChild << "global-return" << 20 << true << "static-runner" << staticBound;
+    QTest::newRow("namespace-scope static, exit()")
+        << staticChild << "global-exit" << 21 << true << "static-runner" << staticBound;
+    QTest::newRow("function-local static, return")
+        << staticChild << "local-return" << 22 << true << "local-static-runner" << staticBound;
+    QTest::newRow("function-local static, exit()")
+        << staticChild << "local-exit" << 23 << true << "local-static-runner" << staticBound;
+}
+
+void tst_Exit::processEnds() {
+    QFETCH(QString, program);
+    QFETCH(QString, mode);
+    QFETCH(int, exitCode);
+    QFETCH(bool, abandons);
+    QFETCH(QString, runnerName);
+    QFETCH(qint64, withinMs);
+
+    QProcess child;
+    child.setProcessEnvironment(childEnvironment());
+    QElapsedTimer elapsed;
+    elapsed.start();
+    child.start(program, {mode, QString::number(exitCode)});
+    QVERIFY2(child.waitForStarted(30'000), qPrintable(child.errorString()));
+    // Generous: a hang is what this catches, not a slow machine.
+    const bool finished = child.waitForFinished(60'000);
+    const qint64 tookMs = elapsed.elapsed();
+    if (!finished) {
+        child.kill();
+        child.waitForFinished(10'000);
+    }
+    const QString out = QString::fromLocal8Bit(child.readAllStandardOutput());
+    const QString err = QString::fromLocal8Bit(child.readAllStandardError());
+    const QString report = QStringLiteral("took %1 ms\n--- stdout ---\n%2--- stderr ---\n%3")
+                               .arg(tookMs)
+                               .arg(out, err);
+
+    QVERIFY2(finished, qPrintable(QStringLiteral("the child hung; ") + report));
+    QVERIFY2(child.exitStatus() == QProcess::NormalExit,
+             qPrintable(QStringLiteral("the child crashed; ") + report));
+    QVERIFY2(out.contains(QLatin1String("child: leaving main")) ||
+                 out.contains(QLatin1String("child: calling exit")),
+             qPrintable(QStringLiteral("the child did not get to the end; ") + report));
+    QVERIFY2(
+        child.exitCode() == exitCode,
+        qPrintable(
+            QStringLiteral("exit code %1 instead of %2; ").arg(child.exitCode()).arg(exitCode) +
+            report));
+    QVERIFY2(!err.contains(QLatin1String("QThread: Destroyed while thread is still running")),
+             qPrintable(report));
+    QVERIFY2(!err.contains(QLatin1String("QEventLoop: Cannot be used")), qPrintable(report));
+    QVERIFY2(!err.contains(QLatin1String("did not end within the grace period")),
+             qPrintable(report));
+    QVERIFY2(!err.contains(QLatin1String("Sanitizer")), qPrintable(report));
+
+    // palitra's qCWarning (category "palitra") reports a coroutine suspended forever, naming the
+    // runner; a coroutine that stopped when asked is not reported.
+    const bool reported = err.contains(QLatin1String("abandoned"));
+    QVERIFY2(reported == abandons, qPrintable(report));
+    if (abandons)
+        QVERIFY2(err.contains(runnerName), qPrintable(report));
+
+    QVERIFY2(tookMs < withinMs,
+             qPrintable(QStringLiteral("slower than %1 ms; ").arg(withinMs) + report));
+}
+
+QTEST_GUILESS_MAIN(tst_Exit)
+
+#include "tst_exit.moc"
