@@ -83,6 +83,12 @@ private:
     static inline std::atomic<void *> s_spare{nullptr};
 };
 
+// Calls still suspended when their loop ended: never resumed, never destroyed (QCoro cannot
+// destroy a suspended coroutine safely), and kept reachable here for the life of the process so
+// that the leak is visibly deliberate (LeakSanitizer and valgrind see them as reachable).
+std::mutex abandonedMutex;
+CallBase *abandonedCalls = nullptr;
+
 // How long close() waits beyond the grace period for a loop thread that is stuck in
 // synchronous user code before giving up on it.
 constexpr std::chrono::milliseconds joinMargin{1000};
@@ -138,6 +144,7 @@ public:
     bool isLoopThread() const noexcept { return tlsLoopCore == this; }
 
     void coroutineStarted() noexcept { m_inFlight.fetch_add(1, std::memory_order_relaxed); }
+    void retire(CallBase *call) noexcept;
     void coroutineEnded() noexcept;
 
 private:
@@ -155,6 +162,9 @@ private:
     }
     void link(CallBase *call) noexcept;
     void unlink(CallBase *call) noexcept;
+    void linkFlight(CallBase *call) noexcept;
+    void unlinkFlight(CallBase *call) noexcept;
+    static void keepAbandoned(CallBase *flight) noexcept;
 
     const RunnerOptions m_options;
     const std::chrono::nanoseconds m_spinBudget = usableSpin(m_options.spinBeforeBlocking);
@@ -167,6 +177,7 @@ private:
     bool m_joining = false;
     std::vector<CallBase *> m_queue; // dispatched, not started yet
     CallBase *m_waiting = nullptr;   // calls whose caller may be blocked (intrusive list)
+    CallBase *m_flight = nullptr;    // calls the loop has taken and not retired
     std::size_t m_waitingCount = 0;
     LoopThread *m_thread = nullptr;
     QObject *m_context = nullptr;
@@ -231,6 +242,45 @@ void RunnerCore::unlink(CallBase *call) noexcept {
         call->m_next->m_prev = call->m_prev;
     call->m_prev = call->m_next = nullptr;
     --m_waitingCount;
+}
+
+void RunnerCore::linkFlight(CallBase *call) noexcept {
+    call->m_flightPrev = nullptr;
+    call->m_flightNext = m_flight;
+    if (m_flight)
+        m_flight->m_flightPrev = call;
+    m_flight = call;
+}
+
+void RunnerCore::unlinkFlight(CallBase *call) noexcept {
+    if (call->m_flightPrev)
+        call->m_flightPrev->m_flightNext = call->m_flightNext;
+    else
+        m_flight = call->m_flightNext;
+    if (call->m_flightNext)
+        call->m_flightNext->m_flightPrev = call->m_flightPrev;
+    call->m_flightPrev = call->m_flightNext = nullptr;
+}
+
+void RunnerCore::keepAbandoned(CallBase *flight) noexcept {
+    const std::lock_guard lock(abandonedMutex);
+    while (flight) {
+        CallBase *call = std::exchange(flight, flight->m_flightNext);
+        call->m_isAbandoned = true;
+        call->m_flightPrev = nullptr;
+        call->m_flightNext = abandonedCalls;
+        abandonedCalls = call;
+    }
+}
+
+void RunnerCore::retire(CallBase *call) noexcept {
+    {
+        const std::lock_guard lock(m_mutex);
+        if (call->m_isAbandoned)
+            return; // resumed after its loop ended (only possible off the loop thread): keep it
+        unlinkFlight(call);
+    }
+    call->release();
 }
 
 bool RunnerCore::dispatch(CallBase *call) {
@@ -303,6 +353,7 @@ void RunnerCore::loopBody(LoopThread &thread) {
         abandoned = m_inFlight.load(std::memory_order_acquire);
         std::unique_lock lock(m_mutex);
         m_loopFinished = true;
+        keepAbandoned(std::exchange(m_flight, nullptr));
         if (m_state == State::Running) {
             m_endedBehindBack.store(true, std::memory_order_release);
             qCWarning(lcPalitra) << "the event loop of runner" << m_options.threadName
@@ -335,12 +386,14 @@ void RunnerCore::drain() noexcept {
     {
         const std::lock_guard lock(m_mutex);
         batch.swap(m_queue);
+        for (CallBase *call : batch)
+            linkFlight(call);
     }
     for (CallBase *call : batch) {
         if (m_closed.load(std::memory_order_acquire)) {
             // close() ran inside an earlier callable: it has already released this caller.
             call->discard();
-            call->release();
+            call->retire();
         } else {
             call->start();
         }
@@ -506,6 +559,10 @@ void CallBase::coroutineStarted() noexcept {
 
 void CallBase::coroutineEnded() noexcept {
     m_core->coroutineEnded();
+}
+
+void CallBase::retire() noexcept {
+    m_core->retire(this);
 }
 
 } // namespace detail

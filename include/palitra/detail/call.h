@@ -81,6 +81,9 @@ protected:
     //! Bookkeeping for close(): how many coroutines of this runner are still running.
     void coroutineStarted() noexcept;
     void coroutineEnded() noexcept;
+    //! Drops the loop's reference once the call is over on the loop side (all its coroutines
+    //! ended, or it was never started): it leaves the runner's in-flight list first.
+    void retire() noexcept;
 
 private:
     friend class RunnerCore;
@@ -99,6 +102,12 @@ private:
     // close()'s private list of the calls it releases, so that it can ask them to stop after
     // dropping the runner's lock (stop callbacks are user code).
     CallBase *m_closeNext = nullptr;
+    // The runner's list of calls the loop has taken from the queue and not retired yet; guarded
+    // by the runner's mutex. What is left in it when the loop ends is abandoned, and moved to a
+    // process-wide list, so that the leak is deliberate and reachable, not lost.
+    CallBase *m_flightPrev = nullptr;
+    CallBase *m_flightNext = nullptr;
+    bool m_isAbandoned = false;
 };
 
 //! Makes the call's stop token the one palitra::currentStopToken() returns while the callable
@@ -207,7 +216,7 @@ public:
     void start() noexcept override {
         if (isAbandoned()) { // the caller left before the loop got here: don't start it at all
             m_job.discard();
-            release();
+            retire();
             return;
         }
         const std::stop_token token = stopToken();
@@ -221,7 +230,7 @@ public:
     void jobEnded(std::size_t, std::exception_ptr failure) noexcept override {
         coroutineEnded();
         finish(std::move(failure));
-        release();
+        retire();
     }
 
     ValueOf<Fn> take() {
@@ -250,7 +259,7 @@ public:
         }
         if (m_remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
             finish(nullptr);
-            release();
+            retire();
         }
     }
 
@@ -267,7 +276,7 @@ protected:
     void startAll(StartEach startEach) noexcept {
         if (isAbandoned()) {
             discard();
-            release();
+            retire();
             return;
         }
         // Every job may end synchronously, and the last end may delete the call while the loop
