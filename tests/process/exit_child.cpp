@@ -13,11 +13,13 @@
 
 #include <QCoro/QCoroTimer>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <latch>
+#include <memory>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -30,14 +32,24 @@ QCoro::Task<> suspendedForever() {
 }
 
 // Leaves a coroutine suspended forever behind a caller whose timeout passed.
+// A call whose timeout passes before the loop starts it is never started, so retry with a
+// longer timeout until the coroutine has really started (and is left suspended forever).
 int startSuspendedCoroutine() {
-    try {
-        palitra::run([] { return suspendedForever(); }, 50ms);
-    } catch (const palitra::TimeoutError &) {
-        return 0;
+    auto started = std::make_shared<std::atomic<bool>>(false);
+    for (auto timeout = 50ms; !started->load(); timeout *= 2) {
+        try {
+            palitra::run(
+                [started] {
+                    started->store(true);
+                    return suspendedForever();
+                },
+                timeout);
+            std::fputs("child: expected a TimeoutError\n", stderr);
+            return 1;
+        } catch (const palitra::TimeoutError &) {
+        }
     }
-    std::fputs("child: expected a TimeoutError\n", stderr);
-    return 1;
+    return 0;
 }
 
 // A caller on a detached thread stays blocked in run() until the process exits. The coroutine

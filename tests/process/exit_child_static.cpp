@@ -8,10 +8,12 @@
 
 #include <QCoro/QCoroTimer>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 using namespace std::chrono_literals;
 
@@ -33,14 +35,24 @@ palitra::EventLoopThreadRunner &localRunner() {
     return runner;
 }
 
+// A call whose timeout passes before the loop starts it is never started, so retry with a
+// longer timeout until the coroutine has really started (and is left suspended forever).
 int startSuspendedCoroutine(palitra::EventLoopThreadRunner &runner) {
-    try {
-        runner.run([]() -> QCoro::Task<> { co_await QCoro::sleepFor(24h); }, 50ms);
-    } catch (const palitra::TimeoutError &) {
-        return 0;
+    auto started = std::make_shared<std::atomic<bool>>(false);
+    for (auto timeout = 50ms; !started->load(); timeout *= 2) {
+        try {
+            runner.run(
+                [started]() -> QCoro::Task<> {
+                    started->store(true);
+                    co_await QCoro::sleepFor(24h);
+                },
+                timeout);
+            std::fputs("child: expected a TimeoutError\n", stderr);
+            return 1;
+        } catch (const palitra::TimeoutError &) {
+        }
     }
-    std::fputs("child: expected a TimeoutError\n", stderr);
-    return 1;
+    return 0;
 }
 
 } // namespace

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+// The exit matrix (issue 6 item 5; DESIGN 3.15, 3.16, §5 "palitra installs no signal handler"):
+// {no application, application alive, application destroyed earlier} ×
+// {return from main, std::exit, std::exit from a coroutine on a loop thread, SIGTERM while main
+// is blocked in run()} × {runner idle, call in flight, coroutine suspended forever, many runners}.
+//
+// Every combination is one exit_matrix_child process. They are all started in initTestCase(),
+// several at a time (most of their life is a grace period spent sleeping), and each row of
+// endsCleanly() then judges one of them: its exit code (or that SIGTERM killed it), its
+// duration, and that its stderr holds no qFatal, no QEventLoop complaint and no sanitizer report.
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QHash>
+#include <QProcess>
+#include <QProcessEnvironment>
+#include <QTest>
+#include <QTimer>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <memory>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+const QStringList apps = {QStringLiteral("none"), QStringLiteral("alive"), QStringLiteral("gone")};
+const QStringList ends = {QStringLiteral("return"), QStringLiteral("exit"),
+                          QStringLiteral("loop-exit"), QStringLiteral("sigterm")};
+const QStringList states = {QStringLiteral("idle"), QStringLiteral("inflight"),
+                            QStringLiteral("suspended"), QStringLiteral("many")};
+
+constexpr qint64 globalGraceMs = 2000;  // DESIGN §5 default, the global runner's
+constexpr qint64 explicitGraceMs = 500; // exit_matrix_child's explicit runners
+constexpr qint64 marginMs = 4000;       // start-up, joins, a loaded machine: generous
+constexpr qint64 hangMs = 45'000;       // a child still running then is killed: a hang
+constexpr int parallelChildren = 12;
+
+struct Case {
+    QString app, end, state;
+    int exitCode = 0;
+    qint64 boundMs = 0;
+    int abandons = -1; // 1: palitra must report an abandoned coroutine, 0: must not, -1: either
+    QString name() const { return app + QLatin1Char('/') + end + QLatin1Char('/') + state; }
+};
+
+struct Result {
+    QProcess::ExitStatus status = QProcess::NormalExit;
+    int exitCode = -1;
+    qint64 tookMs = 0;
+    QString out, err;
+};
+
+std::vector<Case> allCases() {
+    std::vector<Case> cases;
+    int code = 3;
+    for (const QString &app : apps) {
+        for (const QString &end : ends) {
+            for (const QString &state : states) {
+                Case c{app, end, state, code++, 0};
+                // The longest chain of grace periods the exit may wait for, one after another:
+                // the global runner's and, in "many", the two static runners' (main()'s locals
+                // hold no coroutine that outlives its stop request).
+                qint64 grace = globalGraceMs;
+                if (state == QLatin1String("many"))
+                    grace += 2 * explicitGraceMs;
+                if (end == QLatin1String("sigterm"))
+                    grace = 0;
+                c.boundMs = grace + marginMs;
+                // A graceful close at exit reports the coroutines it abandons; an exit from a
+                // loop thread (that loop never runs again) or a signal gives it no chance.
+                if (end == QLatin1String("return") || end == QLatin1String("exit"))
+                    c.abandons =
+                        (state == QLatin1String("suspended") || state == QLatin1String("many")) ? 1
+                                                                                                : 0;
+                cases.push_back(c);
+            }
+        }
+    }
+    return cases;
+}
+
+QProcessEnvironment childEnvironment() {
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    // The parent's logging rules must not hide (or make fatal) what the child prints.
+    env.remove(QStringLiteral("QT_LOGGING_RULES"));
+    env.remove(QStringLiteral("QT_FATAL_WARNINGS"));
+    env.remove(QStringLiteral("QT_FATAL_CRITICALS"));
+    // Frames abandoned at close and main()'s never-destroyed locals after exit() leak on
+    // purpose; under ASan that must not change the exit code (use-after-free etc. still report).
+    QString asan = env.value(QStringLiteral("ASAN_OPTIONS"));
+    if (!asan.isEmpty())
+        asan += QLatin1Char(':');
+    env.insert(QStringLiteral("ASAN_OPTIONS"), asan + QStringLiteral("detect_leaks=0"));
+    return env;
+}
+
+// One running child: started, watched, and (for sigterm) signalled once it is blocked.
+struct Running {
+    Case c;
+    std::unique_ptr<QProcess> process;
+    QElapsedTimer elapsed;
+    QByteArray out;
+    bool signalled = false;
+};
+
+} // namespace
+
+class tst_ExitMatrix : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void endsCleanly_data();
+    void endsCleanly();
+
+private:
+    QHash<QString, Result> m_results;
+};
+
+void tst_ExitMatrix::initTestCase() {
+    const std::vector<Case> cases = allCases();
+    const QProcessEnvironment env = childEnvironment();
+    std::vector<std::unique_ptr<Running>> running;
+    std::size_t next = 0;
+    int finished = 0;
+    QEventLoop loop;
+    QElapsedTimer total;
+    total.start();
+
+    // Starts children until parallelChildren run; each reports to m_results when it ends.
+    std::function<void()> startMore = [&] {
+        while (next < cases.size() &&
+               std::count_if(running.begin(), running.end(), [](const auto &r) {
+                   return r->process != nullptr;
+               }) < parallelChildren) {
+            auto r = std::make_unique<Running>();
+            r->c = cases[next++];
+            r->process = std::make_unique<QProcess>();
+            QProcess *p = r->process.get();
+            Running *raw = r.get();
+            p->setProcessEnvironment(env);
+            QObject::connect(p, &QProcess::readyReadStandardOutput, p, [raw] {
+                raw->out += raw->process->readAllStandardOutput();
+                if (raw->c.end == QLatin1String("sigterm") && !raw->signalled &&
+                    raw->out.contains("child: blocked")) {
+                    raw->signalled = true;
+                    raw->process->terminate(); // SIGTERM on Unix
+                }
+            });
+            auto done = [&, raw] {
+                Result res;
+                res.tookMs = raw->elapsed.elapsed();
+                res.status = raw->process->exitStatus();
+                res.exitCode = raw->process->exitCode();
+                raw->out += raw->process->readAllStandardOutput();
+                res.out = QString::fromLocal8Bit(raw->out);
+                res.err = QString::fromLocal8Bit(raw->process->readAllStandardError());
+                m_results.insert(raw->c.name(), res);
+                raw->process.release()->deleteLater();
+                ++finished;
+                if (finished == int(cases.size()))
+                    loop.quit();
+                else
+                    QTimer::singleShot(0, &loop, [&] { startMore(); });
+            };
+            QObject::connect(p, &QProcess::finished, p, [done] { done(); });
+            QObject::connect(p, &QProcess::errorOccurred, p, [raw, done](QProcess::ProcessError e) {
+                if (e == QProcess::FailedToStart) {
+                    raw->out +=
+                        "[parent: failed to start: " + raw->process->errorString().toLocal8Bit() +
+                        "]\n";
+                    done();
+                }
+            });
+            // A hang: kill it; the finished signal then records it as hung.
+            QTimer::singleShot(hangMs, p, [raw] {
+                if (raw->process && raw->process->state() != QProcess::NotRunning) {
+                    raw->out += "\n[parent: killed after a hang]\n";
+                    raw->process->kill();
+                }
+            });
+            raw->elapsed.start();
+            p->start(QStringLiteral(PALITRA_EXIT_MATRIX_CHILD),
+                     {r->c.app, r->c.end, r->c.state, QString::number(r->c.exitCode)});
+            running.push_back(std::move(r));
+        }
+    };
+    startMore();
+    loop.exec();
+    qInfo("exit matrix: %zu children in %lld ms", cases.size(),
+          static_cast<long long>(total.elapsed()));
+}
+
+void tst_ExitMatrix::endsCleanly_data() {
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<bool>("killedBySignal");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<qint64>("boundMs");
+    QTest::addColumn<int>("abandons");
+    QTest::addColumn<bool>("loopExit");
+    for (const Case &c : allCases())
+        QTest::newRow(qPrintable(c.name()))
+            << c.name() << (c.end == QLatin1String("sigterm")) << c.exitCode << c.boundMs
+            << c.abandons << (c.end == QLatin1String("loop-exit"));
+}
+
+void tst_ExitMatrix::endsCleanly() {
+    QFETCH(QString, key);
+    QFETCH(bool, killedBySignal);
+    QFETCH(int, exitCode);
+    QFETCH(qint64, boundMs);
+    QFETCH(int, abandons);
+    QFETCH(bool, loopExit);
+
+    QVERIFY2(m_results.contains(key), "the child did not run");
+    const Result r = m_results.value(key);
+    const QString report =
+        QStringLiteral("took %1 ms, exit status %2, exit code %3\n"
+                       "--- stdout ---\n%4\n--- stderr ---\n%5")
+            .arg(r.tookMs)
+            .arg(QLatin1String(r.status == QProcess::NormalExit ? "normal" : "crash"))
+            .arg(r.exitCode)
+            .arg(r.out, r.err);
+    QVERIFY2(!r.out.contains(QLatin1String("[parent: killed after a hang]")),
+             qPrintable(QStringLiteral("the child hung; ") + report));
+
+    if (killedBySignal) {
+        QVERIFY2(r.out.contains(QLatin1String("child: blocked")),
+                 qPrintable(QStringLiteral("the child never blocked; ") + report));
+        QVERIFY2(r.status == QProcess::CrashExit,
+                 qPrintable(QStringLiteral("SIGTERM did not kill the child; ") + report));
+        QVERIFY2(r.exitCode == SIGTERM,
+                 qPrintable(QStringLiteral("killed by another signal; ") + report));
+    } else {
+        QVERIFY2(r.status == QProcess::NormalExit,
+                 qPrintable(QStringLiteral("the child crashed; ") + report));
+        QVERIFY2(r.out.contains(QLatin1String("child: leaving main")) ||
+                     r.out.contains(QLatin1String("child: calling exit")),
+                 qPrintable(QStringLiteral("the child did not get to its end; ") + report));
+        QVERIFY2(r.exitCode == exitCode,
+                 qPrintable(QStringLiteral("exit code %1 expected; ").arg(exitCode) + report));
+    }
+
+    for (const char *forbidden :
+         {"QThread: Destroyed while thread is still running", "QEventLoop: Cannot be used",
+          "AddressSanitizer", "ThreadSanitizer", "LeakSanitizer", "runtime error:"}) {
+        QVERIFY2(!r.err.contains(QLatin1String(forbidden)),
+                 qPrintable(QStringLiteral("stderr holds \"%1\"; ").arg(QLatin1String(forbidden)) +
+                            report));
+    }
+    // The joiner of a runner whose own loop thread is busy running exit() may rightly give up.
+    if (!loopExit)
+        QVERIFY2(!r.err.contains(QLatin1String("did not end within the grace period")),
+                 qPrintable(report));
+    // palitra's qCWarning (category "palitra") reports coroutines abandoned at close.
+    if (abandons >= 0)
+        QVERIFY2(r.err.contains(QLatin1String("abandoned")) == (abandons == 1),
+                 qPrintable(QStringLiteral("abandoned coroutines %1 reported; ")
+                                .arg(QLatin1String(abandons == 1 ? "not" : "wrongly")) +
+                            report));
+    QVERIFY2(r.tookMs < boundMs,
+             qPrintable(QStringLiteral("slower than %1 ms; ").arg(boundMs) + report));
+}
+
+QTEST_GUILESS_MAIN(tst_ExitMatrix)
+
+#include "tst_exit_matrix.moc"
