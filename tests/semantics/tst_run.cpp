@@ -224,6 +224,7 @@ private Q_SLOTS:
     void threadAndContextNullAfterClose();
     void contextAcceptsQueuedWork();
     void threadNameOption();
+    void spinBeforeBlockingKeepsSemantics();
 };
 
 // §3.1 Where it runs ---------------------------------------------------------------------------
@@ -951,6 +952,29 @@ void tst_Run::threadNameOption() {
         EventLoopThreadRunner runner;
         QCOMPARE(runner.thread()->objectName(), QStringLiteral("palitra"));
     }
+}
+
+// RunnerOptions::spinBeforeBlocking: a spinning caller still gets values, exceptions and its
+// deadline, also when the loop is busy (then it spins at most the budget and blocks).
+void tst_Run::spinBeforeBlockingKeepsSemantics() {
+    palitra::RunnerOptions options;
+    options.spinBeforeBlocking = 50us;
+    EventLoopThreadRunner runner(options);
+    for (int i = 0; i < 1000; ++i)
+        QCOMPARE(runner.run([i]() -> QCoro::Task<int> { co_return i; }), i);
+    QVERIFY_THROWS_EXCEPTION(std::out_of_range, runner.run([]() -> QCoro::Task<int> {
+        throw std::out_of_range("spun");
+        co_return 0;
+    }));
+
+    LoopBlocker blocker(runner);
+    QVERIFY(!blocker.failed());
+    const auto start = Clock::now();
+    QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,
+                             runner.run([]() -> QCoro::Task<int> { co_return 1; }, 100ms));
+    QVERIFY(elapsedSince(start) < 1100ms);
+    blocker.release();
+    QCOMPARE(runner.run([]() -> QCoro::Task<int> { co_return 7; }), 7);
 }
 
 QTEST_GUILESS_MAIN(tst_Run)
