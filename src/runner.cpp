@@ -89,6 +89,11 @@ private:
 std::mutex abandonedMutex;
 CallBase *abandonedCalls = nullptr;
 
+QEvent::Type shutdownEventType() {
+    static const auto type = static_cast<QEvent::Type>(QEvent::registerEventType());
+    return type;
+}
+
 // How long close() waits beyond the grace period for a loop thread that is stuck in
 // synchronous user code before giving up on it.
 constexpr std::chrono::milliseconds joinMargin{1000};
@@ -145,6 +150,16 @@ public:
 
     void coroutineStarted() noexcept { m_inFlight.fetch_add(1, std::memory_order_relaxed); }
     void retire(CallBase *call) noexcept;
+
+    //! Posts \a event to the context object (the loop thread), which then owns it.
+    void post(QEvent *event) {
+        // Pairs with acquirePosted(): Qt hands events over under its own QMutex, which
+        // ThreadSanitizer cannot see in Debian's uninstrumented Qt. This release/acquire pair
+        // makes the hand-off of the event (and of what was written before it) visible to it.
+        m_postFence.fetch_add(1, std::memory_order_release);
+        QCoreApplication::postEvent(m_context, event);
+    }
+    void acquirePosted() const noexcept { (void)m_postFence.load(std::memory_order_acquire); }
     void coroutineEnded() noexcept;
 
 private:
@@ -187,6 +202,7 @@ private:
     std::atomic<bool> m_started{false};
     std::atomic<bool> m_shuttingDown{false};
     std::atomic<int> m_inFlight{0};
+    std::atomic<unsigned> m_postFence{0};
 
     std::latch m_ready{1};
     std::vector<CallBase *> m_spare; // loop thread only: recycled queue storage
@@ -296,7 +312,7 @@ bool RunnerCore::dispatch(CallBase *call) {
         if (wasEmpty) {
             try {
                 // One posted drain per burst: later calls join the queue it will empty.
-                QCoreApplication::postEvent(m_context, new DrainEvent);
+                post(new DrainEvent);
             } catch (...) {
                 m_queue.pop_back();
                 throw;
@@ -373,10 +389,16 @@ void RunnerCore::loopBody(LoopThread &thread) {
 }
 
 bool LoopContext::event(QEvent *event) {
-    if (event->type() != DrainEvent::eventType())
-        return QObject::event(event);
-    m_core->drain();
-    return true;
+    m_core->acquirePosted();
+    if (event->type() == DrainEvent::eventType()) {
+        m_core->drain();
+        return true;
+    }
+    if (event->type() == shutdownEventType()) {
+        m_core->beginShutdown();
+        return true;
+    }
+    return QObject::event(event);
 }
 
 void RunnerCore::drain() noexcept {
@@ -445,8 +467,7 @@ void RunnerCore::beginClose(std::unique_lock<std::mutex> &lock) {
     }
     if (!m_loopFinished) {
         try {
-            QMetaObject::invokeMethod(
-                m_context, [this] { beginShutdown(); }, Qt::QueuedConnection);
+            post(new QEvent(shutdownEventType()));
         } catch (...) {
             // Out of memory: skip the grace period rather than leave a loop nobody quits.
             m_shuttingDown.store(true, std::memory_order_release);

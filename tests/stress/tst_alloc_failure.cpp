@@ -139,22 +139,23 @@ QCoro::Task<int> thrower(int v) {
 
 //! palitra::sleepFor, disarming the loop thread once its await_suspend is done (see the top).
 struct DisarmAfterSuspend {
+    // Built by a constructor, not as an aggregate around a temporary: GCC 12 destroys a
+    // temporary nested in a braced co_await operand twice (its PR 100611 family).
+    DisarmAfterSuspend(std::chrono::milliseconds duration, std::stop_token stop)
+        : inner(duration, std::move(stop)) {}
+    DisarmAfterSuspend(DisarmAfterSuspend &&) = default;
     palitra::SleepAwaiter inner;
     bool await_ready() const noexcept { return inner.await_ready(); }
-    void await_suspend(std::coroutine_handle<> h) {
-        try {
-            inner.await_suspend(h);
-        } catch (...) {
-            disarm();
-            throw;
-        }
+    bool await_suspend(std::coroutine_handle<> h) noexcept {
+        const bool suspended = inner.await_suspend(h); // reports failures through await_resume
         disarm();
+        return suspended;
     }
-    bool await_resume() const noexcept { return inner.await_resume(); }
+    bool await_resume() const { return inner.await_resume(); }
 };
 
 QCoro::Task<int> loopArmedSleeper(int v) {
-    co_await DisarmAfterSuspend{palitra::sleepFor(2ms, palitra::currentStopToken())};
+    co_await DisarmAfterSuspend(2ms, palitra::currentStopToken());
     co_return v;
 }
 
@@ -263,7 +264,7 @@ void tst_AllocFailure::everyAllocationPoint_data() {
              }
              return false;
          },
-         "stress-stop-wake-alloc-terminate"},
+         nullptr},
         {"run, coroutine throws", false,
          [=](EventLoopThreadRunner &r, long k) {
              arm(k);
@@ -314,11 +315,9 @@ void tst_AllocFailure::everyAllocationPoint_data() {
              return ok;
          }},
         {"close() with a stop-ignoring coroutine in flight", false,
-         [=](EventLoopThreadRunner &, long k) { return closeInFlight(k, false); },
-         "stress-close-alloc-stuck"},
+         [=](EventLoopThreadRunner &, long k) { return closeInFlight(k, false); }, nullptr},
         {"close() with a stop-aware coroutine in flight", false,
-         [=](EventLoopThreadRunner &, long k) { return closeInFlight(k, true); },
-         "stress-stop-wake-alloc-terminate"},
+         [=](EventLoopThreadRunner &, long k) { return closeInFlight(k, true); }, nullptr},
         {"global run after shutdownGlobalRunner()", false,
          [=](EventLoopThreadRunner &, long k) {
              palitra::shutdownGlobalRunner();
@@ -337,7 +336,7 @@ void tst_AllocFailure::everyAllocationPoint_data() {
                                 10s),
                             7);
          },
-         "stress-await-suspend-throws-gcc12"},
+         nullptr},
         {"loop side: gather(range of 3)", true,
          [=](EventLoopThreadRunner &r, long k) {
              std::vector<IntFn> fns;
@@ -350,7 +349,7 @@ void tst_AllocFailure::everyAllocationPoint_data() {
              const QList<int> values = r.gather(std::move(fns), 10s);
              return values == QList<int>{0, 1, 2};
          },
-         "stress-await-suspend-throws-gcc12"},
+         nullptr},
     };
     for (const Scenario &s : scenarios)
         QTest::newRow(s.name) << s;

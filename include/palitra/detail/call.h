@@ -124,9 +124,11 @@ private:
 };
 
 //! A suspended coroutine handle that, when resumed, calls \a onResume(\a context) and then
-//! frees itself. Defined in the library: a coroutine written in this header would have its frame
-//! type instantiated in the user's translation unit, and GCC warns (-Wsubobject-linkage, on by
-//! default) when that frame holds user types from an anonymous namespace.
+//! frees itself; destroy() it if it is not needed. Frames are recycled per thread, so making
+//! one costs no malloc in the steady state. Defined in the library: a coroutine written in this
+//! header would have its frame type instantiated in the user's translation unit, and GCC warns
+//! (-Wsubobject-linkage, on by default) when that frame holds user types from an anonymous
+//! namespace.
 PALITRA_EXPORT std::coroutine_handle<> makeResumer(void (*onResume)(void *), void *context);
 
 //! One coroutine of a call: its callable, the Task it returned, and the slot for its value.
@@ -151,17 +153,24 @@ public:
     void start(CallBase &owner, std::size_t index) noexcept {
         m_owner = &owner;
         m_index = index;
+        std::coroutine_handle<> resumer;
         try {
+            // The resumer is made before the coroutine starts: once it runs, a failure to
+            // allocate its continuation could neither stop it nor be reported when it ends.
+            resumer = makeResumer(&Job::resumed, this);
             m_task.emplace(std::invoke(*m_fn));
-            m_awaiter.emplace(m_task->operator co_await());
-            if (!m_awaiter->await_ready()) {
-                m_awaiter->await_suspend(makeResumer(&Job::resumed, this));
-                return;
-            }
         } catch (...) {
+            if (resumer)
+                resumer.destroy();
             end(std::current_exception());
             return;
         }
+        m_awaiter.emplace(m_task->operator co_await());
+        if (!m_awaiter->await_ready()) {
+            m_awaiter->await_suspend(resumer);
+            return;
+        }
+        resumer.destroy();
         complete();
     }
 
