@@ -537,8 +537,9 @@ void tst_RaceStress::raceMix() {
     const long trackedBefore = Tracked::live();
     const std::string reproduce = "PALITRA_STRESS_SEED=" + std::to_string(m_config.seed) +
                                   " PALITRA_STRESS_THREADS=" + std::to_string(m_config.threads);
-    Watchdog watchdog(reproduce);
+    // The slots outlive the watchdog, whose thread reads them until it is joined.
     std::vector<Watchdog::Slot> slots(m_config.threads + 1);
+    Watchdog watchdog(reproduce);
     watchdog.watchSlots(slots.data(), slots.size());
     const auto begin = Clock::now();
     {
