@@ -194,7 +194,11 @@ private:
     CallBase *m_waiting = nullptr;   // calls whose caller may be blocked (intrusive list)
     CallBase *m_flight = nullptr;    // calls the loop has taken and not retired
     std::size_t m_waitingCount = 0;
-    LoopThread *m_thread = nullptr;
+    LoopThread *m_thread = nullptr; // owned; null once joined (or given up on)
+    // The same thread, for quitting its loop from loop-side code: never cleared, since that code
+    // may still run after close() gave up on a loop stuck in synchronous work (the thread object
+    // is then leaked with the core, so the pointer stays valid).
+    QThread *m_loopThread = nullptr;
     QObject *m_context = nullptr;
     unsigned m_forkGeneration = 0;
 
@@ -282,7 +286,7 @@ void RunnerCore::keepAbandoned(CallBase *flight) noexcept {
     const std::lock_guard lock(abandonedMutex);
     while (flight) {
         CallBase *call = std::exchange(flight, flight->m_flightNext);
-        call->m_isAbandoned = true;
+        call->m_isAbandoned.store(true, std::memory_order_release);
         call->m_flightPrev = nullptr;
         call->m_flightNext = abandonedCalls;
         abandonedCalls = call;
@@ -292,7 +296,7 @@ void RunnerCore::keepAbandoned(CallBase *flight) noexcept {
 void RunnerCore::retire(CallBase *call) noexcept {
     {
         const std::lock_guard lock(m_mutex);
-        if (call->m_isAbandoned)
+        if (call->m_isAbandoned.load(std::memory_order_acquire))
             return; // resumed after its loop ended (only possible off the loop thread): keep it
         unlinkFlight(call);
     }
@@ -341,6 +345,7 @@ void RunnerCore::startLocked() {
     thread->setObjectName(m_options.threadName);
     // Set before start(): the loop thread reads it without the lock (thread start orders it).
     m_thread = thread.get();
+    m_loopThread = m_thread;
     thread->start();
     if (!thread->isRunning()) {
         m_thread = nullptr;
@@ -427,20 +432,20 @@ void RunnerCore::drain() noexcept {
 void RunnerCore::coroutineEnded() noexcept {
     if (m_inFlight.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
         m_shuttingDown.load(std::memory_order_acquire))
-        m_thread->quit(); // thread-safe; the last coroutine ended within the grace period
+        m_loopThread->quit(); // thread-safe; the last coroutine ended within the grace period
 }
 
 void RunnerCore::beginShutdown() {
     m_shuttingDown.store(true, std::memory_order_release);
     const int inFlight = m_inFlight.load(std::memory_order_acquire);
     if (inFlight == 0) {
-        m_thread->quit();
+        m_loopThread->quit();
         return;
     }
     qCDebug(lcPalitra) << "runner" << m_options.threadName << "waits up to"
                        << m_options.closeGracePeriod.count() << "ms for" << inFlight
                        << "coroutine(s) to stop";
-    QTimer::singleShot(m_options.closeGracePeriod, m_context, [this] { m_thread->quit(); });
+    QTimer::singleShot(m_options.closeGracePeriod, m_context, [this] { m_loopThread->quit(); });
 }
 
 // Running -> Closing: no new calls, blocked callers released, queued calls dropped, the loop
@@ -471,7 +476,7 @@ void RunnerCore::beginClose(std::unique_lock<std::mutex> &lock) {
         } catch (...) {
             // Out of memory: skip the grace period rather than leave a loop nobody quits.
             m_shuttingDown.store(true, std::memory_order_release);
-            m_thread->quit();
+            m_loopThread->quit();
         }
     }
 
@@ -523,6 +528,12 @@ void RunnerCore::join(std::unique_lock<std::mutex> &lock) {
 }
 
 void RunnerCore::close() {
+    if (m_started.load(std::memory_order_acquire) && isForkedChild()) {
+        // The parent's loop thread does not exist here, and a lock another parent thread held
+        // at fork() would never be released: touch nothing, wait for nothing.
+        m_closed.store(true, std::memory_order_release);
+        return;
+    }
     std::unique_lock lock(m_mutex);
     if (m_state == State::Idle) {
         m_state = State::Closed;
@@ -579,11 +590,13 @@ void CallBase::coroutineStarted() noexcept {
 }
 
 void CallBase::coroutineEnded() noexcept {
-    m_core->coroutineEnded();
+    if (!m_isAbandoned.load(std::memory_order_acquire))
+        m_core->coroutineEnded();
 }
 
 void CallBase::retire() noexcept {
-    m_core->retire(this);
+    if (!m_isAbandoned.load(std::memory_order_acquire))
+        m_core->retire(this);
 }
 
 } // namespace detail

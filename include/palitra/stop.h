@@ -171,9 +171,13 @@ public:
             // touching the awaiter.
             detail::Waker *waker = m_waker;
             m_connection = QObject::connect(m_sender, m_signal, waker, [this, waker](Args... args) {
-                if (!waker->isAttached() || m_result)
+                if (!waker->isAttached() || m_result || m_failure)
                     return;
-                m_result.emplace(std::forward<Args>(args)...);
+                try {
+                    m_result.emplace(std::forward<Args>(args)...);
+                } catch (...) { // a throwing copy must not escape into the event loop
+                    m_failure = std::current_exception();
+                }
                 QObject::disconnect(m_connection);
                 waker->wake(false);
             });

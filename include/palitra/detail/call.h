@@ -107,7 +107,9 @@ private:
     // process-wide list, so that the leak is deliberate and reachable, not lost.
     CallBase *m_flightPrev = nullptr;
     CallBase *m_flightNext = nullptr;
-    bool m_isAbandoned = false;
+    // Set when the loop ended with this call in flight: from then on it never touches its
+    // runner, which may be gone by the time a foreign thread resumes the coroutine.
+    std::atomic<bool> m_isAbandoned{false};
 };
 
 //! Makes the call's stop token the one palitra::currentStopToken() returns while the callable
