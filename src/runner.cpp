@@ -89,6 +89,17 @@ private:
 std::mutex abandonedMutex;
 CallBase *abandonedCalls = nullptr;
 
+// Cores whose loop thread close() had to leave running (stuck in synchronous work): that thread
+// still uses its core, so it lives on, reachable from here, for the life of the process.
+std::vector<std::shared_ptr<void>> *strandedCores = nullptr;
+
+void keepStranded(std::shared_ptr<void> core) {
+    const std::lock_guard lock(abandonedMutex);
+    if (!strandedCores)
+        strandedCores = new std::vector<std::shared_ptr<void>>;
+    strandedCores->push_back(std::move(core));
+}
+
 QEvent::Type shutdownEventType() {
     static const auto type = static_cast<QEvent::Type>(QEvent::registerEventType());
     return type;
@@ -513,7 +524,7 @@ void RunnerCore::join(std::unique_lock<std::mutex> &lock) {
                 // qFatal, so leave it, and keep this core alive for it.
                 qCWarning(lcPalitra) << "the loop thread of runner" << m_options.threadName
                                      << "did not end within the grace period; it is left running";
-                new std::shared_ptr<RunnerCore>(shared_from_this());
+                keepStranded(shared_from_this());
             }
             m_thread = nullptr;
             m_state = State::Closed;

@@ -23,6 +23,10 @@ namespace {
 
 //! Completes on a thread of its own once the test opens the gate, like a thread-pool callback.
 struct ResumedFromAnotherThread {
+    // A constructor, not aggregate initialisation: GCC 12 destroys a braced temporary operand of
+    // co_await twice.
+    ResumedFromAnotherThread(std::shared_ptr<std::latch> g, std::shared_ptr<std::latch> r)
+        : gate(std::move(g)), resumed(std::move(r)) {}
     std::shared_ptr<std::latch> gate;
     std::shared_ptr<std::latch> resumed;
     bool await_ready() const noexcept { return false; }
@@ -90,7 +94,7 @@ private Q_SLOTS:
                                  runner->run(
                                      [gate, resumed, started]() -> QCoro::Task<int> {
                                          started->store(true);
-                                         co_await ResumedFromAnotherThread{gate, resumed};
+                                         co_await ResumedFromAnotherThread(gate, resumed);
                                          co_return 1;
                                      },
                                      50ms));
