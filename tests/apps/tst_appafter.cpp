@@ -24,16 +24,9 @@
 
 using namespace std::chrono_literals;
 using palitra::test::MessageLog;
+using palitra::test::timerThenValue;
 
 namespace {
-
-QCoro::Task<int> timerThenValue(int value) {
-    QTimer timer;
-    timer.setSingleShot(true);
-    timer.start(5ms);
-    co_await timer;
-    co_return value;
-}
 
 // One call through every path that needs the loop's events: a timer, a stop-aware sleep that
 // is woken by a stop request (a posted call), and a queued call to the context.

@@ -25,16 +25,9 @@
 
 using namespace std::chrono_literals;
 using palitra::test::MessageLog;
+using palitra::test::timerThenValue;
 
 namespace {
-
-QCoro::Task<int> timerThenValue(int value) {
-    QTimer timer;
-    timer.setSingleShot(true);
-    timer.start(5ms);
-    co_await timer;
-    co_return value;
-}
 
 // QCoreApplication keeps a reference to argc.
 int g_argc = 1;

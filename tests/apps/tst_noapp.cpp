@@ -24,18 +24,9 @@
 
 using namespace std::chrono_literals;
 using palitra::test::MessageLog;
+using palitra::test::timerThenValue;
 
-namespace {
-
-QCoro::Task<int> timerThenValue(int value) {
-    QTimer timer;
-    timer.setSingleShot(true);
-    timer.start(10ms);
-    co_await timer;
-    co_return value;
-}
-
-} // namespace
+namespace {} // namespace
 
 class tst_NoApp : public QObject {
     Q_OBJECT
@@ -102,7 +93,7 @@ void tst_NoApp::runAwaitsQTimer() {
     QThread *ranOn = nullptr;
     const int value = runner.run([&]() -> QCoro::Task<int> {
         ranOn = QThread::currentThread();
-        co_return co_await timerThenValue(42);
+        co_return co_await timerThenValue(42, 10ms);
     });
     QCOMPARE(value, 42);
     QCOMPARE(ranOn, runner.thread());
@@ -183,7 +174,7 @@ void tst_NoApp::socketsWork() {
 void tst_NoApp::gatherTuple() {
     palitra::EventLoopThreadRunner runner;
     const auto [a, b, c] = runner.gather(
-        [] { return timerThenValue(1); }, [] { return timerThenValue(2); },
+        [] { return timerThenValue(1, 10ms); }, [] { return timerThenValue(2, 10ms); },
         []() -> QCoro::Task<> { co_await palitra::sleepFor(5ms, palitra::currentStopToken()); });
     QCOMPARE(a, 1);
     QCOMPARE(b, 2);
@@ -193,7 +184,7 @@ void tst_NoApp::gatherTuple() {
 void tst_NoApp::gatherRange() {
     std::vector<std::function<QCoro::Task<int>()>> work;
     for (int i = 0; i < 8; ++i)
-        work.emplace_back([i] { return timerThenValue(i * 10); });
+        work.emplace_back([i] { return timerThenValue(i * 10, 10ms); });
     const QList<int> values = palitra::gather(work, 30s);
     QCOMPARE(values, (QList<int>{0, 10, 20, 30, 40, 50, 60, 70}));
 }
@@ -211,7 +202,7 @@ void tst_NoApp::timeoutThenRunnerStillWorks() {
                                                         50ms));
     // The stop request reached the coroutine through the loop (a posted wake-up).
     stopped.wait();
-    QCOMPARE(runner.run([] { return timerThenValue(7); }), 7);
+    QCOMPARE(runner.run([] { return timerThenValue(7, 10ms); }), 7);
 }
 
 void tst_NoApp::closeReleasesBlockedCaller() {
@@ -240,7 +231,7 @@ void tst_NoApp::closeReleasesBlockedCaller() {
     QVERIFY(coroutineStopped);
     QVERIFY(!runner.isRunning());
     QVERIFY_THROWS_EXCEPTION(palitra::RunnerClosedError,
-                             runner.run([] { return timerThenValue(1); }));
+                             runner.run([] { return timerThenValue(1, 10ms); }));
 }
 
 void tst_NoApp::closeAbandonsSuspendedCoroutine() {
@@ -262,16 +253,16 @@ void tst_NoApp::closeAbandonsSuspendedCoroutine() {
 // ---- The global runner ----
 
 void tst_NoApp::globalRunnerWorksAndRestarts() {
-    QCOMPARE(palitra::run([] { return timerThenValue(5); }), 5);
+    QCOMPARE(palitra::run([] { return timerThenValue(5, 10ms); }), 5);
     QVERIFY(palitra::isRunnerAlive());
-    const auto [a, b] =
-        palitra::gather([] { return timerThenValue(1); }, [] { return timerThenValue(2); });
+    const auto [a, b] = palitra::gather([] { return timerThenValue(1, 10ms); },
+                                        [] { return timerThenValue(2, 10ms); });
     QCOMPARE(a + b, 3);
 
     palitra::shutdownGlobalRunner();
     QVERIFY(!palitra::isRunnerAlive());
 
-    QCOMPARE(palitra::run([] { return timerThenValue(6); }, 30s), 6);
+    QCOMPARE(palitra::run([] { return timerThenValue(6, 10ms); }, 30s), 6);
     QVERIFY(palitra::isRunnerAlive());
 }
 

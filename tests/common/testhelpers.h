@@ -3,7 +3,9 @@
 #pragma once
 
 #include <QCoro/QCoroTask>
+#include <QCoro/QCoroTimer>
 #include <QThread>
+#include <QTimer>
 
 #include <atomic>
 #include <chrono>
@@ -62,6 +64,17 @@ struct Counted {
     }
     ~Counted() { --live; }
 };
+
+//! A coroutine that awaits a single-shot QTimer of \a delay on its own thread, then returns
+//! \a value: proves that the thread delivers timer events.
+inline QCoro::Task<int>
+timerThenValue(int value, std::chrono::milliseconds delay = std::chrono::milliseconds(5)) {
+    QTimer timer;
+    timer.setSingleShot(true);
+    timer.start(delay);
+    co_await timer;
+    co_return value;
+}
 
 //! An exception type that does not derive from std::exception.
 struct NotAStdException {
