@@ -220,6 +220,7 @@ private:
     std::atomic<unsigned> m_postFence{0};
 
     std::latch m_ready{1};
+    LoopWakeWord m_loopWakeWord{0};  // outlives every loop thread of this runner
     std::vector<CallBase *> m_spare; // loop thread only: recycled queue storage
 };
 
@@ -315,6 +316,8 @@ void RunnerCore::retire(CallBase *call) noexcept {
 }
 
 bool RunnerCore::dispatch(CallBase *call) {
+    // Destroyed after the lock: the loop is woken once the queue is free for it to take.
+    const LoopWakeDeferral wakeAfterUnlock;
     std::unique_lock lock(m_mutex);
     try {
         if (m_state == State::Closing || m_state == State::Closed)
@@ -352,7 +355,8 @@ void RunnerCore::leave(CallBase *call) noexcept {
 
 void RunnerCore::startLocked() {
     std::call_once(atforkRegistered, [] { pthread_atfork(nullptr, nullptr, onForkChild); });
-    auto thread = std::make_unique<LoopThread>([this](LoopThread &t) { loopBody(t); });
+    auto thread =
+        std::make_unique<LoopThread>([this](LoopThread &t) { loopBody(t); }, m_loopWakeWord);
     thread->setObjectName(m_options.threadName);
     // Set before start(): the loop thread reads it without the lock (thread start orders it).
     m_thread = thread.get();

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "loop_thread_p.h"
+
+#include <QtCore/private/qeventdispatcher_unix_p.h>
+
+#include <atomic>
+
+namespace palitra::detail {
+
+/*
+ * The loop thread's event dispatcher: Qt's Unix dispatcher, except that while no socket notifier
+ * is registered it sleeps on a futex instead of in poll() on an eventfd.
+ *
+ * Why: a palitra loop is woken once per batch of calls, and its wake-up is most of a run()'s
+ * cost. Qt's wake-up is an eventfd write (caller), then a poll() return and an eventfd read
+ * (loop); a futex is one wake and one wait return, which is what a condition variable (and
+ * Boost.Asio's idle scheduler) costs. Timers keep working through Qt's own timer list, whose
+ * next expiry becomes the futex timeout. As soon as a socket notifier exists (a QTcpSocket, a
+ * QNetworkAccessManager connection) the loop has file descriptors to watch, and each pass is
+ * Qt's poll() pass unchanged.
+ *
+ * The futex word is the runner's (LoopWakeWord), so that a wake-up held back by a
+ * LoopWakeDeferral never lands on freed memory.
+ */
+class LoopEventDispatcher final : public QEventDispatcherUNIX {
+public:
+    explicit LoopEventDispatcher(LoopWakeWord &state);
+    ~LoopEventDispatcher() override;
+
+    bool processEvents(QEventLoop::ProcessEventsFlags flags) override;
+    void wakeUp() override;
+
+private:
+    bool pollPass(QEventLoop::ProcessEventsFlags flags);
+    bool futexPass(QEventLoop::ProcessEventsFlags flags);
+    //! Sleeps on the futex unless a wake-up is pending; true if woken (not timed out).
+    bool sleep(const timespec *timeout);
+
+    enum WakeState : int {
+        Idle,     //!< no wake-up pending, the loop is not asleep on the futex
+        Pending,  //!< a wake-up arrived since the loop last looked for work
+        Sleeping, //!< the loop sleeps on the futex (only in futex mode)
+    };
+    LoopWakeWord &m_state; // one of WakeState
+    // Written by the loop thread before each pass, read by wakeUp() on any thread: whether the
+    // loop sleeps in poll() (then a wake-up is Qt's eventfd write) or on the futex.
+    std::atomic<bool> m_pollMode{false};
+};
+
+} // namespace palitra::detail
