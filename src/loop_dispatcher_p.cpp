@@ -8,11 +8,39 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <ctime>
+
+#if defined(__SANITIZE_THREAD__)
+#define PALITRA_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PALITRA_TSAN 1
+#endif
+#endif
+#if defined(PALITRA_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
 
 namespace palitra::detail {
 
 namespace {
+
+// Qt hands the dispatcher to posting threads, and orders their wakeUp() calls before its
+// deletion, with its own atomics and QMutex, which ThreadSanitizer cannot see in Debian's
+// uninstrumented Qt. These annotations state that ordering; without TSan they are nothing.
+void tsanRelease([[maybe_unused]] void *object) noexcept {
+#if defined(PALITRA_TSAN)
+    __tsan_release(object);
+#endif
+}
+
+void tsanAcquire([[maybe_unused]] void *object) noexcept {
+#if defined(PALITRA_TSAN)
+    __tsan_acquire(object);
+#endif
+}
 
 QEventDispatcherUNIXPrivate *privateOf(QEventDispatcherUNIX *dispatcher) {
     // QObjectPrivate::get is public; the dispatcher's private is the Unix one by construction.
@@ -51,55 +79,75 @@ bool LoopWakeDeferral::defer(LoopWakeWord &word) noexcept {
 }
 
 LoopEventDispatcher::LoopEventDispatcher(LoopWakeWord &state) : m_state(state) {
-    m_state.store(Idle);
+    m_state.store(0);
+    tsanRelease(this); // published to posting threads by Qt (QThreadData::eventDispatcher)
 }
-LoopEventDispatcher::~LoopEventDispatcher() = default;
+LoopEventDispatcher::~LoopEventDispatcher() {
+    tsanAcquire(this); // every wakeUp() on this object has returned (see wakeUp())
+    // The word outlives this thread; whoever frees it acquires it after joining the thread.
+    m_state.fetch_or(0, std::memory_order_release);
+}
 
 bool LoopEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags) {
-    // Socket notifiers are registered on this thread only, so this test cannot race.
-    if (!privateOf(this)->socketNotifiers.isEmpty())
+    // Socket notifiers are registered on this thread only, and only this thread changes the
+    // poll depth: neither test can race. A pass nested in a poll pass (user code calling
+    // processEvents() or running a QEventLoop) polls too, so that wakeUp() has one way to reach
+    // whatever pass is blocked.
+    if (!privateOf(this)->socketNotifiers.isEmpty() ||
+        m_state.load(std::memory_order_relaxed) >= PollDepthUnit)
         return pollPass(flags);
     return futexPass(flags);
 }
 
 bool LoopEventDispatcher::pollPass(QEventLoop::ProcessEventsFlags flags) {
-    // From here on, a wakeUp() that finds the state Idle writes Qt's eventfd. One that found it
-    // Pending before this store (and wrote nothing) posted before it: Qt's pass below sends it.
-    m_pollMode.store(true);
-    m_state.store(Idle);
+    struct DepthScope {
+        LoopWakeWord &word;
+        ~DepthScope() { word.fetch_sub(PollDepthUnit); }
+    };
+    // From here on wakeUp() writes Qt's eventfd and sets no Pending. A Pending already set was
+    // set outside any poll pass, so nothing was written for it, and it may stand for an
+    // interrupt() (QThread::quit(), QEventLoop::exit()) whose flag Qt's pass clears first:
+    // hand it on to the eventfd, which keeps Qt's pass from blocking.
+    const int previous = m_state.fetch_add(PollDepthUnit);
+    const DepthScope depth{m_state};
+    if (previous & Pending) {
+        m_state.fetch_and(~Pending);
+        QEventDispatcherUNIX::wakeUp();
+    }
     return QEventDispatcherUNIX::processEvents(flags);
 }
 
 bool LoopEventDispatcher::futexPass(QEventLoop::ProcessEventsFlags flags) {
     QEventDispatcherUNIXPrivate *const d = privateOf(this);
-    m_pollMode.store(false);
     d->interrupt.storeRelaxed(0);
     Q_EMIT awake();
 
-    // Every event posted before this exchange is sent just below; one posted after it leaves
-    // the state Pending, and then the loop does not go to sleep.
-    const bool wasWoken = m_state.exchange(Idle) == Pending;
+    // A wake-up made since the last sleep ended keeps this pass awake, as Qt's readable eventfd
+    // does: it may be an event posted before the exchange (sent just below), or an interrupt()
+    // whose flag was cleared just above.
+    const bool wasWoken = (m_state.fetch_and(~Pending) & Pending) != 0;
     QThreadData *const threadData = d->threadData.loadRelaxed();
     QCoreApplicationPrivate::sendPostedEvents(nullptr, 0, threadData);
 
     // A posted event may have created the first socket notifier: then only poll() can wait.
     if (!d->socketNotifiers.isEmpty())
-        return pollPass(flags) || wasWoken;
+        return pollPass(wasWoken ? flags & ~QEventLoop::WaitForMoreEvents : flags) || wasWoken;
 
     const bool includeTimers = !(flags & QEventLoop::X11ExcludeTimers);
-    const bool canWait = (flags & QEventLoop::WaitForMoreEvents) && threadData->canWaitLocked() &&
-                         !d->interrupt.loadRelaxed();
+    const bool canWait = (flags & QEventLoop::WaitForMoreEvents) && !wasWoken &&
+                         threadData->canWaitLocked() && !d->interrupt.loadRelaxed();
     if (canWait)
         Q_EMIT aboutToBlock();
     if (d->interrupt.loadRelaxed())
         return false;
 
     bool woken = wasWoken;
-    if (canWait) {
+    // aboutToBlock() handlers may have created a socket notifier: then the next pass polls.
+    if (canWait && d->socketNotifiers.isEmpty()) {
         timespec untilNextTimer{};
         const bool hasTimer = includeTimers && d->timerList.timerWait(untilNextTimer);
         if (!hasTimer || untilNextTimer.tv_sec > 0 || untilNextTimer.tv_nsec > 0)
-            woken = sleep(hasTimer ? &untilNextTimer : nullptr) || woken;
+            woken = sleep(hasTimer ? &untilNextTimer : nullptr);
     }
 
     int events = woken ? 1 : 0;
@@ -109,32 +157,62 @@ bool LoopEventDispatcher::futexPass(QEventLoop::ProcessEventsFlags flags) {
 }
 
 bool LoopEventDispatcher::sleep(const timespec *timeout) {
-    int expected = Idle;
-    if (!m_state.compare_exchange_strong(expected, Sleeping))
-        return true; // a wake-up arrived since the pass began
-    // Returns when woken, when the state is no longer Sleeping (EAGAIN), on timeout or on a
-    // signal. Any of them ends this pass; QEventLoop comes back with a fresh timeout.
-    syscall(SYS_futex, futexWord(m_state), FUTEX_WAIT_PRIVATE, int(Sleeping), timeout, nullptr, 0);
-    expected = Sleeping;
-    return !m_state.compare_exchange_strong(expected, Idle);
+    int expected = 0;
+    if (!m_state.compare_exchange_strong(expected, Sleeping)) {
+        m_state.fetch_and(~Pending); // a wake-up arrived since the pass began: consumed here
+        return true;
+    }
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = timeout ? Clock::now() + std::chrono::seconds(timeout->tv_sec) +
+                                        std::chrono::nanoseconds(timeout->tv_nsec)
+                                  : Clock::time_point::max();
+    timespec remaining = timeout ? *timeout : timespec{};
+    for (;;) {
+        const long result = syscall(SYS_futex, futexWord(m_state), FUTEX_WAIT_PRIVATE,
+                                    int(Sleeping), timeout ? &remaining : nullptr, nullptr, 0);
+        // Woken, or the word is no longer Sleeping (EAGAIN), or timed out: done. A signal
+        // (EINTR) or a spurious return with the word unchanged: sleep on for the time left, as
+        // Qt's poll() does.
+        if ((result == -1 && errno != EINTR) || m_state.load() != Sleeping)
+            break;
+        if (timeout) {
+            const auto left = deadline - Clock::now();
+            if (left <= Clock::duration::zero())
+                break;
+            const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
+            remaining.tv_sec = static_cast<time_t>(seconds.count());
+            remaining.tv_nsec = static_cast<long>((left - seconds).count());
+        }
+    }
+    // Consumed here, so that the next pass sleeps again unless a newer wake-up arrives.
+    return (m_state.fetch_and(~(Pending | Sleeping)) & Pending) != 0;
 }
 
 void LoopEventDispatcher::wakeUp() {
-    switch (m_state.exchange(Pending)) {
-    case Sleeping:
-        // Only this wake-up can end the sleep: the state is Pending now, so no later wakeUp()
-        // will make one. Held back or not, it is made exactly once.
-        if (!LoopWakeDeferral::defer(m_state))
-            wakeOne(m_state);
-        break;
-    case Idle:
-        // The loop is awake, or about to sleep in poll() where only the eventfd reaches it.
-        if (m_pollMode.load())
-            QEventDispatcherUNIX::wakeUp();
-        break;
-    default:
-        break; // already pending: whoever made it pending did the waking
+    tsanAcquire(this);
+    // Read before the word changes: from then on the loop may run, end its thread and delete
+    // this dispatcher. The word itself is the runner's and outlives the thread.
+    LoopWakeWord &word = m_state;
+    tsanRelease(this);
+    // A read-modify-write even when it changes nothing (a poll pass is running): that orders
+    // what the waker did before (QEventLoop::exit()'s flag, a posted event) before the loop's
+    // next change of the word, so the loop cannot miss it between two passes.
+    int previous = word.load(std::memory_order_relaxed);
+    while (!word.compare_exchange_weak(previous,
+                                       previous >= PollDepthUnit ? previous : previous | Pending)) {
     }
+    if (previous >= PollDepthUnit) {
+        // A poll pass is on the loop's stack, and every blocked pass is a poll() on Qt's
+        // eventfd: Qt's own wake-up (deduplicated by Qt), with Qt's own lifetime rules.
+        QEventDispatcherUNIX::wakeUp();
+        tsanRelease(this);
+    } else if ((previous & (Pending | Sleeping)) == Sleeping) {
+        // Only this wake-up can end the sleep: the word is Pending now, so no later wakeUp()
+        // makes one. Held back or not, it is made exactly once.
+        if (!LoopWakeDeferral::defer(word))
+            wakeOne(word);
+    }
+    // Otherwise the loop is awake (or already woken) and finds Pending before it sleeps.
 }
 
 } // namespace palitra::detail

@@ -35,18 +35,19 @@ public:
 private:
     bool pollPass(QEventLoop::ProcessEventsFlags flags);
     bool futexPass(QEventLoop::ProcessEventsFlags flags);
-    //! Sleeps on the futex unless a wake-up is pending; true if woken (not timed out).
+    //! Sleeps on the futex unless a wake-up is pending; true if woken (not timed out). Retries
+    //! on EINTR with the time left.
     bool sleep(const timespec *timeout);
 
-    enum WakeState : int {
-        Idle,     //!< no wake-up pending, the loop is not asleep on the futex
-        Pending,  //!< a wake-up arrived since the loop last looked for work
-        Sleeping, //!< the loop sleeps on the futex (only in futex mode)
+    // The wake word: two flags and, above them, how many poll passes are on the loop's stack.
+    // One word, so that wakeUp() learns where the loop would block and leaves its mark in one
+    // atomic step.
+    enum WakeWordBits : int {
+        Pending = 1,       //!< a wake-up arrived outside any poll pass since the loop last looked
+        Sleeping = 2,      //!< the loop sleeps on the futex (never inside a poll pass)
+        PollDepthUnit = 4, //!< one poll pass on the stack: there, only Qt's eventfd wakes it
     };
-    LoopWakeWord &m_state; // one of WakeState
-    // Written by the loop thread before each pass, read by wakeUp() on any thread: whether the
-    // loop sleeps in poll() (then a wake-up is Qt's eventfd write) or on the futex.
-    std::atomic<bool> m_pollMode{false};
+    LoopWakeWord &m_state;
 };
 
 } // namespace palitra::detail

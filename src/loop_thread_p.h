@@ -10,10 +10,8 @@
 #include <QtCore/private/qthread_p.h>
 #endif
 
-#if defined(PALITRA_HAVE_DAEMON_THREAD) && defined(Q_OS_LINUX)
-//! The loop thread sleeps on a futex while it has no socket to watch (LoopEventDispatcher).
-#define PALITRA_LOOP_SLEEPS_ON_FUTEX 1
-#endif
+// PALITRA_LOOP_SLEEPS_ON_FUTEX (set by src/CMakeLists.txt with loop_dispatcher_p.cpp): the loop
+// thread sleeps on a futex while it has no socket to watch (LoopEventDispatcher).
 
 namespace palitra::detail {
 

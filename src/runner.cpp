@@ -148,7 +148,8 @@ public:
     ~RunnerCore();
 
     void checkUsable() const;
-    //! Returns true when the loop was idle (the queue was empty), so that a spin may pay off.
+    //! Queues \a call for the loop. Returns true when the loop was idle (the queue was empty),
+    //! so that a spin may pay off. On failure the call is discarded and released, then rethrown.
     bool dispatch(CallBase *call);
     //! The spin budget of execute(): zero on a process bound to one CPU.
     std::chrono::nanoseconds spinBudget() const noexcept { return m_spinBudget; }
@@ -178,6 +179,8 @@ private:
     enum class State { Idle, Running, Closing, Closed };
 
     void startLocked();
+    //! dispatch() without the clean-up on failure.
+    bool enqueue(CallBase *call);
     void loopBody(LoopThread &thread);
     void drain() noexcept;
     void beginShutdown();
@@ -316,34 +319,39 @@ void RunnerCore::retire(CallBase *call) noexcept {
 }
 
 bool RunnerCore::dispatch(CallBase *call) {
-    // Destroyed after the lock: the loop is woken once the queue is free for it to take.
-    const LoopWakeDeferral wakeAfterUnlock;
-    std::unique_lock lock(m_mutex);
     try {
-        if (m_state == State::Closing || m_state == State::Closed)
-            throw RunnerClosedError("palitra: the runner is closed.");
-        if (m_state == State::Idle)
-            startLocked();
-        call->m_core = this;
-        const bool wasEmpty = m_queue.empty();
-        m_queue.push_back(call);
-        if (wasEmpty) {
-            try {
-                // One posted drain per burst: later calls join the queue it will empty.
-                post(new DrainEvent);
-            } catch (...) {
-                m_queue.pop_back();
-                throw;
-            }
-        }
-        link(call);
-        return wasEmpty;
+        return enqueue(call);
     } catch (...) {
-        lock.unlock();
+        // After enqueue()'s lock and wake-up deferral are gone: discard() runs the user's
+        // destructors, which may post to a loop thread and wait for it.
         call->discard();
         call->release(); // the loop's reference: the loop will never see this call
         throw;
     }
+}
+
+bool RunnerCore::enqueue(CallBase *call) {
+    // Destroyed after the lock: the loop is woken once the queue is free for it to take.
+    const LoopWakeDeferral wakeAfterUnlock;
+    const std::lock_guard lock(m_mutex);
+    if (m_state == State::Closing || m_state == State::Closed)
+        throw RunnerClosedError("palitra: the runner is closed.");
+    if (m_state == State::Idle)
+        startLocked();
+    call->m_core = this;
+    const bool wasEmpty = m_queue.empty();
+    m_queue.push_back(call);
+    if (wasEmpty) {
+        try {
+            // One posted drain per burst: later calls join the queue it will empty.
+            post(new DrainEvent);
+        } catch (...) {
+            m_queue.pop_back();
+            throw;
+        }
+    }
+    link(call);
+    return wasEmpty;
 }
 
 void RunnerCore::leave(CallBase *call) noexcept {
@@ -522,6 +530,10 @@ void RunnerCore::join(std::unique_lock<std::mutex> &lock) {
                 thread->wait(QDeadlineTimer(m_options.closeGracePeriod + joinMargin));
             lock.lock();
             if (finished) {
+                // The loop thread's last use of the wake word is ordered before this by
+                // QThread::wait(), which ThreadSanitizer cannot see through Debian's Qt; this
+                // acquire (paired with ~LoopEventDispatcher and every wakeUp()) states it.
+                (void)m_loopWakeWord.load(std::memory_order_acquire);
                 delete m_thread;
             } else {
                 // The loop thread is stuck in synchronous code. Deleting a running QThread is a

@@ -131,21 +131,27 @@ int main(int argc, char **argv) {
     if (is("exit-on-loop-thread")) {
         // A coroutine on the global runner's own loop thread calls exit() while main() is busy
         // elsewhere. (Not while main() is blocked in run(): close() would release that call with
-        // RunnerClosedError, and main() would go on running during exit.)
-        static std::latch started(1);
-        try {
-            palitra::run(
-                [code]() -> QCoro::Task<> {
-                    started.count_down();
-                    co_await QCoro::sleepFor(100ms); // ignores the stop request of the timeout
-                    std::puts("child: calling exit");
-                    std::fflush(stdout);
-                    std::exit(code);
-                },
-                20ms);
-        } catch (const palitra::TimeoutError &) {
+        // RunnerClosedError, and main() would go on running during exit.) So the coroutine
+        // waits until main() has given up on it (its timeout) and parked. A call whose timeout
+        // passes while it is still queued is never started: then main() calls again.
+        static std::atomic<bool> started{false};
+        static std::atomic<bool> mainParked{false};
+        while (!started) {
+            try {
+                palitra::run(
+                    [code]() -> QCoro::Task<> {
+                        started = true;
+                        while (!mainParked) // ignores the stop request of the timeout
+                            co_await QCoro::sleepFor(10ms);
+                        std::puts("child: calling exit");
+                        std::fflush(stdout);
+                        std::exit(code);
+                    },
+                    50ms);
+            } catch (const palitra::TimeoutError &) {
+            }
         }
-        started.wait();
+        mainParked = true;
         for (;;) // parked: the process ends from the loop thread
             std::this_thread::sleep_for(1h);
     }

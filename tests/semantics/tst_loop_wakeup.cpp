@@ -8,13 +8,20 @@
 
 #include "testhelpers.h"
 
+#include <QAbstractEventDispatcher>
+#include <QCoreApplication>
+#include <QEventLoop>
 #include <QHostAddress>
 #include <QPointer>
 #include <QSemaphore>
+#include <QSocketNotifier>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
 #include <QTimer>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -34,11 +41,15 @@ QCoro::Task<int> echo(int value) {
 }
 
 //! Runs \a count calls on \a runner, each with a bounded wait; returns how many gave back the
-//! value they were given.
+//! value they were given (stopping at the first that timed out).
 int echoCalls(EventLoopThreadRunner &runner, int count) {
     int correct = 0;
-    for (int i = 0; i < count; ++i)
-        correct += runner.run([i] { return echo(i); }, 10s) == i ? 1 : 0;
+    try {
+        for (int i = 0; i < count; ++i)
+            correct += runner.run([i] { return echo(i); }, 10s) == i ? 1 : 0;
+    } catch (const palitra::TimeoutError &) {
+        // a lost wake-up: the count says so
+    }
     return correct;
 }
 
@@ -64,6 +75,66 @@ QPointer<QTcpServer> listenOnLoop(EventLoopThreadRunner &runner, QSemaphore &act
     });
 }
 
+//! Counts the loop thread's aboutToBlock() signals: each one is the loop about to sleep, in
+//! whichever mode it is in. Lets a test wait until the loop is asleep without sleeping itself.
+class BlockWatch {
+public:
+    explicit BlockWatch(EventLoopThreadRunner &runner) {
+        runner.run([&]() -> QCoro::Task<> {
+            auto *dispatcher = QAbstractEventDispatcher::instance(QThread::currentThread());
+            m_connection = QObject::connect(
+                dispatcher, &QAbstractEventDispatcher::aboutToBlock, dispatcher,
+                [this] {
+                    ++m_blocks;
+                    m_blocked.release();
+                },
+                Qt::DirectConnection);
+            co_return;
+        });
+    }
+    ~BlockWatch() { QObject::disconnect(m_connection); }
+    BlockWatch(const BlockWatch &) = delete;
+    BlockWatch &operator=(const BlockWatch &) = delete;
+
+    //! How often the loop went to sleep so far. Read it on the loop thread, in a call.
+    int blocks() const { return m_blocks.load(); }
+
+    //! Waits until the loop goes to sleep for the (\a seen + 1)th time.
+    bool waitForBlockAfter(int seen) {
+        while (m_blocks.load() <= seen) {
+            if (!m_blocked.tryAcquire(1, bound))
+                return false;
+        }
+        return true;
+    }
+
+    //! Makes a call, then waits until the loop goes to sleep after it.
+    bool callThenWaitUntilAsleep(EventLoopThreadRunner &runner) {
+        return waitForBlockAfter(runner.run([this]() -> QCoro::Task<int> { co_return blocks(); }));
+    }
+
+private:
+    std::atomic<int> m_blocks{0};
+    QSemaphore m_blocked;
+    QMetaObject::Connection m_connection;
+};
+
+//! A connected pair of local sockets; the ends close with it.
+struct SocketPair {
+    int fds[2] = {-1, -1};
+    SocketPair() { (void)::socketpair(AF_UNIX, SOCK_STREAM, 0, fds); }
+    ~SocketPair() {
+        for (int fd : fds)
+            if (fd >= 0)
+                ::close(fd);
+    }
+    SocketPair(const SocketPair &) = delete;
+    SocketPair &operator=(const SocketPair &) = delete;
+    bool isValid() const { return fds[0] >= 0 && fds[1] >= 0; }
+};
+
+enum class Nested { ProcessEvents, EventLoop };
+
 void deleteOnLoop(EventLoopThreadRunner &runner, QPointer<QTcpServer> server) {
     runner.run([server]() -> QCoro::Task<> {
         delete server.data();
@@ -72,6 +143,8 @@ void deleteOnLoop(EventLoopThreadRunner &runner, QPointer<QTcpServer> server) {
 }
 
 } // namespace
+
+Q_DECLARE_METATYPE(Nested)
 
 class tst_LoopWakeup : public QObject {
     Q_OBJECT
@@ -83,6 +156,11 @@ private Q_SLOTS:
     void socketActivityWakesLoop();
     void callsWakeLoopWatchingSockets();
     void callsRaceModeChanges();
+    void quitWhileFirstSocketIsCreated();
+    void quitWhileLoopWatchesSockets();
+    void nestedPassAfterLastNotifierGone_data();
+    void nestedPassAfterLastNotifierGone();
+    void notifierCreatedInAboutToBlock();
 };
 
 // Nothing but the timer's expiry can end the loop's sleep here: the caller posts nothing while
@@ -214,6 +292,110 @@ void tst_LoopWakeup::callsRaceModeChanges() {
     }
     QCOMPARE(correct.load(), callers * callsEach);
     QCOMPARE(listened.load(), switches);
+}
+
+// QThread::quit() is an interrupt(), not a posted event: its only trace is the wake-up itself.
+// Here it arrives while a call creates the loop's first socket notifier, so the pass that sees
+// it hands over from the futex to poll().
+void tst_LoopWakeup::quitWhileFirstSocketIsCreated() {
+    EventLoopThreadRunner runner;
+    QThread *const thread = runner.thread();
+    QSemaphore inCall;
+    QSemaphore quitSent;
+    {
+        JoiningThread caller([&] {
+            runner.run([&]() -> QCoro::Task<> {
+                auto *server = new QTcpServer(runner.context());
+                server->listen(QHostAddress::LocalHost);
+                inCall.release();
+                quitSent.acquire();
+                co_return;
+            });
+        });
+        QVERIFY(inCall.tryAcquire(1, bound));
+        thread->quit();
+        quitSent.release();
+    }
+    QVERIFY2(thread->wait(bound), "QThread::quit() did not reach the loop");
+}
+
+void tst_LoopWakeup::quitWhileLoopWatchesSockets() {
+    EventLoopThreadRunner runner;
+    QSemaphore activity;
+    QPointer<QTcpServer> server = listenOnLoop(runner, activity);
+    QVERIFY(server);
+    BlockWatch watch(runner);
+    QVERIFY(watch.callThenWaitUntilAsleep(runner));
+    QThread *const thread = runner.thread();
+    thread->quit();
+    QVERIFY2(thread->wait(bound), "QThread::quit() did not reach the loop asleep in poll()");
+}
+
+void tst_LoopWakeup::nestedPassAfterLastNotifierGone_data() {
+    QTest::addColumn<Nested>("nested");
+    QTest::newRow("QCoreApplication::processEvents()") << Nested::ProcessEvents;
+    QTest::newRow("QEventLoop::exec()") << Nested::EventLoop;
+}
+
+// The loop sleeps in poll(); a call removes the last socket notifier (nothing is posted) and
+// then runs a nested pass. Back in the outer poll(), later calls must still wake it.
+void tst_LoopWakeup::nestedPassAfterLastNotifierGone() {
+    QFETCH(Nested, nested);
+    SocketPair pair; // outlives the runner and so the notifier
+    QVERIFY(pair.isValid());
+    EventLoopThreadRunner runner;
+    QPointer<QSocketNotifier> notifier =
+        runner.run([&]() -> QCoro::Task<QPointer<QSocketNotifier>> {
+            co_return new QSocketNotifier(pair.fds[0], QSocketNotifier::Read, runner.context());
+        });
+    QVERIFY(notifier);
+    BlockWatch watch(runner);
+    QVERIFY(watch.callThenWaitUntilAsleep(runner)); // in poll()
+
+    const int seen = runner.run([&]() -> QCoro::Task<int> {
+        notifier->setEnabled(false); // the last notifier: unregistered, nothing posted
+        if (nested == Nested::ProcessEvents) {
+            QCoreApplication::processEvents();
+        } else {
+            QEventLoop loop;
+            QTimer::singleShot(10ms, &loop, &QEventLoop::quit);
+            loop.exec();
+        }
+        co_return watch.blocks();
+    });
+    QVERIFY(watch.waitForBlockAfter(seen)); // the outer pass is asleep again
+    QCOMPARE(echoCalls(runner, 10), 10);
+}
+
+// A socket notifier created by an aboutToBlock() handler, after the pass looked for notifiers:
+// the loop must watch its socket before it goes to sleep for good.
+void tst_LoopWakeup::notifierCreatedInAboutToBlock() {
+    EventLoopThreadRunner runner;
+    QSemaphore listening;
+    QSemaphore accepted;
+    std::atomic<quint16> port{0};
+    runner.run([&]() -> QCoro::Task<> {
+        auto *dispatcher = QAbstractEventDispatcher::instance(QThread::currentThread());
+        auto *once = new QObject(runner.context());
+        QObject::connect(
+            dispatcher, &QAbstractEventDispatcher::aboutToBlock, once,
+            [&, once] {
+                auto *server = new QTcpServer(runner.context());
+                QObject::connect(server, &QTcpServer::newConnection, server,
+                                 [&accepted] { accepted.release(); });
+                server->listen(QHostAddress::LocalHost);
+                port = server->serverPort();
+                delete once; // disconnects: one server only
+                listening.release();
+            },
+            Qt::DirectConnection);
+        co_return;
+    });
+    QVERIFY(listening.tryAcquire(1, bound));
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, port.load());
+    QVERIFY(client.waitForConnected(bound));
+    QVERIFY2(accepted.tryAcquire(1, bound), "the new socket never woke the loop");
 }
 
 QTEST_GUILESS_MAIN(tst_LoopWakeup)
