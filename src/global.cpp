@@ -14,6 +14,8 @@
 
 #include <QCoreApplication>
 
+#include <pthread.h>
+
 #include <cstdlib>
 #include <mutex>
 
@@ -33,10 +35,25 @@ void shutdownAtExit() {
     shutdownGlobalRunner();
 }
 
+GlobalRunnerState &globalState();
+
+// Held across fork(), so that the child never inherits it locked by a thread that does not exist
+// there (the child must be able to call shutdownGlobalRunner() and then use a new runner). Every
+// holder keeps it briefly and never forks under it.
+void lockForFork() {
+    globalState().mutex.lock();
+}
+
+void unlockAfterFork() {
+    globalState().mutex.unlock();
+}
+
 GlobalRunnerState &globalState() {
     static GlobalRunnerState state;
-    static const bool exitHookRegistered = std::atexit(shutdownAtExit) == 0;
-    Q_UNUSED(exitHookRegistered);
+    static const bool hooksRegistered =
+        std::atexit(shutdownAtExit) == 0 &&
+        pthread_atfork(lockForFork, unlockAfterFork, unlockAfterFork) == 0;
+    Q_UNUSED(hooksRegistered);
     return state;
 }
 

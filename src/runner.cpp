@@ -581,6 +581,8 @@ void RunnerCore::close() {
 }
 
 bool RunnerCore::isRunning() const {
+    if (m_started.load(std::memory_order_acquire) && isForkedChild())
+        return false; // and take no lock: one a parent thread held at fork() stays held here
     const std::lock_guard lock(m_mutex);
     return m_state == State::Running && !m_loopFinished && !isForkedChild();
 }

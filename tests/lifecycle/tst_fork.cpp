@@ -217,6 +217,38 @@ private Q_SLOTS:
         palitra::shutdownGlobalRunner();
     }
 
+    // A parent thread that keeps taking the global runner's locks (isRunnerAlive()) while the
+    // main thread forks: no child may inherit one of them held.
+    void globalRunnerLockedByParentThreadAtFork() {
+        QCOMPARE(palitra::run([] { return answer(1); }), 1);
+        std::atomic<bool> stop{false};
+        std::atomic<int> polls{0};
+        std::thread poller([&] {
+            while (!stop) {
+                (void)palitra::isRunnerAlive();
+                ++polls;
+            }
+        });
+        int failures = 0;
+        for (int i = 0; i < 20; ++i) {
+            const int code = runInChild(
+                [] {
+                    if (palitra::isRunnerAlive())
+                        return int(ReportsRunning);
+                    palitra::shutdownGlobalRunner();
+                    return palitra::isRunnerAlive() ? int(ReportsRunning) : int(Ok);
+                },
+                5s);
+            failures += code == Ok ? 0 : 1;
+        }
+        stop = true;
+        poller.join();
+        QVERIFY(polls > 0);
+        QCOMPARE(failures, 0);
+        QVERIFY(palitra::isRunnerAlive());
+        palitra::shutdownGlobalRunner();
+    }
+
     // --- 5 the error message's advice works: a new runner in the child ----------------------
     void newRunnerInChildWorks_data() {
         QTest::addColumn<bool>("global");
