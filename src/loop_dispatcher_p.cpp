@@ -93,6 +93,7 @@ bool LoopEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags) {
     // poll depth: neither test can race. A pass nested in a poll pass (user code calling
     // processEvents() or running a QEventLoop) polls too, so that wakeUp() has one way to reach
     // whatever pass is blocked.
+    ++m_passes;
     if (!privateOf(this)->socketNotifiers.isEmpty() ||
         m_state.load(std::memory_order_relaxed) >= PollDepthUnit)
         return pollPass(flags);
@@ -119,6 +120,7 @@ bool LoopEventDispatcher::pollPass(QEventLoop::ProcessEventsFlags flags) {
 
 bool LoopEventDispatcher::futexPass(QEventLoop::ProcessEventsFlags flags) {
     QEventDispatcherUNIXPrivate *const d = privateOf(this);
+    const quint64 pass = m_passes;
     d->interrupt.storeRelaxed(0);
     Q_EMIT awake();
 
@@ -134,7 +136,11 @@ bool LoopEventDispatcher::futexPass(QEventLoop::ProcessEventsFlags flags) {
         return pollPass(wasWoken ? flags & ~QEventLoop::WaitForMoreEvents : flags) || wasWoken;
 
     const bool includeTimers = !(flags & QEventLoop::X11ExcludeTimers);
-    const bool canWait = (flags & QEventLoop::WaitForMoreEvents) && !wasWoken &&
+    // A pass nested in this one (a callable calling processEvents() or running a QEventLoop)
+    // may have consumed a wake-up and cleared the interrupt flag of a QThread::quit() meant
+    // for this loop too: then return, so that QEventLoop looks at its exit flag again.
+    const bool nestedPassRan = m_passes != pass;
+    const bool canWait = (flags & QEventLoop::WaitForMoreEvents) && !wasWoken && !nestedPassRan &&
                          threadData->canWaitLocked() && !d->interrupt.loadRelaxed();
     if (canWait)
         Q_EMIT aboutToBlock();
@@ -206,10 +212,11 @@ void LoopEventDispatcher::wakeUp() {
         // eventfd: Qt's own wake-up (deduplicated by Qt), with Qt's own lifetime rules.
         QEventDispatcherUNIX::wakeUp();
         tsanRelease(this);
-    } else if ((previous & (Pending | Sleeping)) == Sleeping) {
-        // Only this wake-up can end the sleep: the word is Pending now, so no later wakeUp()
-        // makes one. Held back or not, it is made exactly once.
-        if (!LoopWakeDeferral::defer(word))
+    } else if (previous & Sleeping) {
+        // The first wake-up of this sleep may be held back until the caller's lock is released
+        // (LoopWakeDeferral); any later one wakes at once, so that a thread preempted while it
+        // holds a wake back delays nobody else. A second wake of one sleep is harmless.
+        if ((previous & Pending) || !LoopWakeDeferral::defer(word))
             wakeOne(word);
     }
     // Otherwise the loop is awake (or already woken) and finds Pending before it sleeps.

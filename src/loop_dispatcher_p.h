@@ -48,6 +48,7 @@ private:
         PollDepthUnit = 4, //!< one poll pass on the stack: there, only Qt's eventfd wakes it
     };
     LoopWakeWord &m_state;
+    quint64 m_passes = 0; // passes begun, nested ones included; loop thread only
 };
 
 } // namespace palitra::detail

@@ -161,6 +161,7 @@ private Q_SLOTS:
     void nestedPassAfterLastNotifierGone_data();
     void nestedPassAfterLastNotifierGone();
     void notifierCreatedInAboutToBlock();
+    void quitSeenThroughNestedPass();
 };
 
 // Nothing but the timer's expiry can end the loop's sleep here: the caller posts nothing while
@@ -396,6 +397,19 @@ void tst_LoopWakeup::notifierCreatedInAboutToBlock() {
     client.connectToHost(QHostAddress::LocalHost, port.load());
     QVERIFY(client.waitForConnected(bound));
     QVERIFY2(accepted.tryAcquire(1, bound), "the new socket never woke the loop");
+}
+
+// A quit() whose wake-up a nested pass consumes (and whose interrupt flag it clears) before the
+// outer pass would sleep: the outer pass must return to QEventLoop, which then sees its exit flag.
+void tst_LoopWakeup::quitSeenThroughNestedPass() {
+    EventLoopThreadRunner runner;
+    QThread *const thread = runner.thread();
+    runner.run([]() -> QCoro::Task<> {
+        QThread::currentThread()->quit();
+        QCoreApplication::processEvents();
+        co_return;
+    });
+    QVERIFY2(thread->wait(bound), "the quit() was lost in the nested pass");
 }
 
 QTEST_GUILESS_MAIN(tst_LoopWakeup)
