@@ -191,6 +191,7 @@ void tst_NoApp::gatherRange() {
 
 void tst_NoApp::timeoutThenRunnerStillWorks() {
     palitra::EventLoopThreadRunner runner;
+    palitra::test::startLoop(runner);
     std::latch stopped(1);
     QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError, runner.run(
                                                         [&]() -> QCoro::Task<> {

@@ -87,6 +87,7 @@ private Q_SLOTS:
         palitra::RunnerOptions options;
         options.closeGracePeriod = 100ms;
         auto runner = std::make_unique<palitra::EventLoopThreadRunner>(options);
+        palitra::test::startLoop(*runner);
         auto gate = std::make_shared<std::latch>(1);
         auto resumed = std::make_shared<std::latch>(1);
         auto started = std::make_shared<std::atomic<bool>>(false);

@@ -449,6 +449,7 @@ private Q_SLOTS:
     void outcomesThrowOnlyTimeoutOrClosed() {
         QFETCH(bool, range);
         EventLoopThreadRunner runner;
+        palitra::test::startLoop(runner);
         auto woke = std::make_shared<std::atomic<int>>(StillAsleep);
         IntFn sleeper = [woke] { return sleepUntilStopped(woke); };
         IntFn failing = [] { return throwAfter(0ms, true); };

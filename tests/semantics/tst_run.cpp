@@ -611,6 +611,7 @@ void tst_Run::nanTimeoutIsInvalid() {
 
 void tst_Run::timeoutRequestsStop() {
     EventLoopThreadRunner runner;
+    palitra::test::startLoop(runner);
     std::atomic<bool> possibleAtStart{false};
     std::atomic<bool> requestedAtStart{true};
     std::atomic<bool> requestedAfterWake{false};
@@ -642,6 +643,7 @@ void tst_Run::lateResultDroppedCapturesLiveUntilFrameEnds() {
     Counted::reset();
     {
         EventLoopThreadRunner runner;
+        palitra::test::startLoop(runner);
         Gate gate; // opened from this thread; the coroutine resumes on the loop thread
         std::atomic<bool> armed{false};
         std::atomic<bool> resumed{false};
@@ -681,6 +683,7 @@ void tst_Run::lateResultDroppedCapturesLiveUntilFrameEnds() {
 
 void tst_Run::lateExceptionDropped() {
     EventLoopThreadRunner runner;
+    palitra::test::startLoop(runner);
     Gate gate;
     std::atomic<bool> threw{false};
     QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,

@@ -134,6 +134,7 @@ void tst_Stop::tokenOutsideCallable() {
 
 void tst_Stop::eachCallHasItsOwnToken() {
     EventLoopThreadRunner runner;
+    palitra::test::startLoop(runner);
     std::stop_token first;
     std::atomic<bool> ended{false};
     QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError, runner.run(
@@ -237,6 +238,7 @@ void tst_Stop::sleepFor() {
 
 void tst_Stop::sleepForWokenByTimeout() {
     EventLoopThreadRunner runner;
+    palitra::test::startLoop(runner);
     std::atomic<int> full{-1};
     std::atomic<QThread *> resumedOn{nullptr};
     const auto start = Clock::now();
@@ -316,6 +318,7 @@ void tst_Stop::awaitSignal() {
 
 void tst_Stop::awaitSignalNulloptOnStop() {
     EventLoopThreadRunner runner;
+    palitra::test::startLoop(runner);
     Gate gate;
     std::atomic<int> hadValue{-1};
     std::atomic<QThread *> resumedOn{nullptr};
@@ -513,6 +516,7 @@ void tst_Stop::defaultStopGuardDoesNothing() {
 
 void tst_Stop::abortOnStopRunsOnLoopThread() {
     EventLoopThreadRunner runner;
+    palitra::test::startLoop(runner);
     QPointer<Abortable> abortable;
     std::atomic<bool> resumed{false};
     std::atomic<QThread *> resumedOn{nullptr};
@@ -547,6 +551,7 @@ void tst_Stop::abortOnStopRunsOnLoopThread() {
 
 void tst_Stop::stopCallbackOnTimeoutPostsToLoop() {
     EventLoopThreadRunner runner;
+    palitra::test::startLoop(runner);
     std::atomic<QThread *> rawCallbackOn{nullptr};
     std::atomic<QThread *> guardActionOn{nullptr};
     std::atomic<bool> ended{false};
