@@ -3,6 +3,7 @@
 // of section 5) and the logging category (3.17).
 #include <palitra/palitra.h>
 
+#include "global_api.h"
 #include "lifecycle_helpers.h"
 #include "testhelpers.h"
 
@@ -143,22 +144,6 @@ void stressCall(Api &api, int kind, int token, Tally &tally) {
         ++tally.wrong;
     }
 }
-
-// The free functions, with the members' spelling, for stressCall().
-struct GlobalApi {
-    template<typename... A>
-    auto run(A &&...a) {
-        return palitra::run(std::forward<A>(a)...);
-    }
-    template<typename... A>
-    auto gather(A &&...a) {
-        return palitra::gather(std::forward<A>(a)...);
-    }
-    template<typename... A>
-    auto gatherOutcomes(A &&...a) {
-        return palitra::gatherOutcomes(std::forward<A>(a)...);
-    }
-};
 
 // The filter installed by loggingCategory(): records what the library's category allows.
 struct CategorySeen {
@@ -381,7 +366,7 @@ private Q_SLOTS:
         Watchdog watchdog(120s, "manyThreadsOnGlobalRunner");
         PalitraMessages quiet;
         Tally tally;
-        GlobalApi api;
+        palitra::test::GlobalApi api;
         std::atomic<int> shutdowns{0};
         for (int round = 0; round < rounds; ++round) {
             std::latch go(threadCount);

@@ -5,6 +5,8 @@
 // normal exit, within the grace period plus a generous margin, without Qt's fatal
 // "QThread: Destroyed while thread is still running". A coroutine left suspended forever is
 // reported by palitra's qCWarning; a well-behaved one is not.
+#include "child_process.h"
+
 #include <QElapsedTimer>
 #include <QProcess>
 #include <QProcessEnvironment>
@@ -28,21 +30,6 @@ constexpr auto defaultGrace = 2s;
 constexpr auto staticGrace = 300ms;
 // Start-up, the join margin and a loaded machine: generous on purpose, this is no benchmark.
 constexpr auto margin = 4s;
-
-QProcessEnvironment childEnvironment() {
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    // The parent's logging rules must not hide (or make fatal) what the child prints.
-    env.remove(QStringLiteral("QT_LOGGING_RULES"));
-    env.remove(QStringLiteral("QT_FATAL_WARNINGS"));
-    env.remove(QStringLiteral("QT_FATAL_CRITICALS"));
-    // An abandoned coroutine frame is leaked on purpose; under ASan that must not change the
-    // exit code.
-    QString asan = env.value(QStringLiteral("ASAN_OPTIONS"));
-    if (!asan.isEmpty())
-        asan += QLatin1Char(':');
-    env.insert(QStringLiteral("ASAN_OPTIONS"), asan + QStringLiteral("detect_leaks=0"));
-    return env;
-}
 
 } // namespace
 
@@ -104,7 +91,7 @@ void tst_Exit::processEnds() {
     QFETCH(qint64, withinMs);
 
     QProcess child;
-    child.setProcessEnvironment(childEnvironment());
+    child.setProcessEnvironment(palitra::test::childEnvironment());
     QElapsedTimer elapsed;
     elapsed.start();
     child.start(program, {mode, QString::number(exitCode)});

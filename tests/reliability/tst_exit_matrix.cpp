@@ -8,6 +8,8 @@
 // several at a time (most of their life is a grace period spent sleeping), and each row of
 // endsCleanly() then judges one of them: its exit code (or that SIGTERM killed it), its
 // duration, and that its stderr holds no qFatal, no QEventLoop complaint and no sanitizer report.
+#include "child_process.h"
+
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QHash>
@@ -83,21 +85,6 @@ std::vector<Case> allCases() {
     return cases;
 }
 
-QProcessEnvironment childEnvironment() {
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    // The parent's logging rules must not hide (or make fatal) what the child prints.
-    env.remove(QStringLiteral("QT_LOGGING_RULES"));
-    env.remove(QStringLiteral("QT_FATAL_WARNINGS"));
-    env.remove(QStringLiteral("QT_FATAL_CRITICALS"));
-    // Frames abandoned at close and main()'s never-destroyed locals after exit() leak on
-    // purpose; under ASan that must not change the exit code (use-after-free etc. still report).
-    QString asan = env.value(QStringLiteral("ASAN_OPTIONS"));
-    if (!asan.isEmpty())
-        asan += QLatin1Char(':');
-    env.insert(QStringLiteral("ASAN_OPTIONS"), asan + QStringLiteral("detect_leaks=0"));
-    return env;
-}
-
 // One running child: started, watched, and (for sigterm) signalled once it is blocked.
 struct Running {
     Case c;
@@ -123,7 +110,7 @@ private:
 
 void tst_ExitMatrix::initTestCase() {
     const std::vector<Case> cases = allCases();
-    const QProcessEnvironment env = childEnvironment();
+    const QProcessEnvironment env = palitra::test::childEnvironment();
     std::vector<std::unique_ptr<Running>> running;
     std::size_t next = 0;
     int finished = 0;

@@ -21,6 +21,8 @@
 // PALITRA_MODEL_STEPS sets its length. The seed is printed first and with any failure.
 #include <palitra/palitra.h>
 
+#include "global_api.h"
+
 #include <QCoro/QCoroTask>
 #include <QObject>
 #include <QTest>
@@ -327,22 +329,6 @@ void runCall(Target &&target, const Op &op, const Progress &progress, OpResult &
     }
 }
 
-// The free functions, spelled like a runner's members.
-struct GlobalTarget {
-    template<typename... A>
-    auto run(A &&...a) {
-        return palitra::run(std::forward<A>(a)...);
-    }
-    template<typename... A>
-    auto gather(A &&...a) {
-        return palitra::gather(std::forward<A>(a)...);
-    }
-    template<typename... A>
-    auto gatherOutcomes(A &&...a) {
-        return palitra::gatherOutcomes(std::forward<A>(a)...);
-    }
-};
-
 // ---- three workers, one op each per step ---------------------------------------------------
 
 class Workers {
@@ -441,7 +427,7 @@ private:
             break;
         case OpType::GlobalRun:
         case OpType::GlobalGather: {
-            GlobalTarget global;
+            palitra::test::GlobalApi global;
             runCall(global, op, progress, r);
             break;
         }
@@ -942,7 +928,7 @@ private:
         if (g == GlobalState::Unknown || (g == GlobalState::Alive && m_model.globalTid == 0)) {
             // After a shutdown that raced calls: the runner now in place is the one created
             // after the shutdown (or a new one now); either way never the one shut down.
-            GlobalTarget global;
+            palitra::test::GlobalApi global;
             int tid = 0;
             const bool unknown = g == GlobalState::Unknown;
             probe(global, "between steps, the global runner", tid, globalName());

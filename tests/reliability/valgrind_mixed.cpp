@@ -8,6 +8,8 @@
 //   valgrind_mixed [calls = 100000] [caller threads = 2]
 #include <palitra/palitra.h>
 
+#include "global_api.h"
+
 #include <QList>
 
 #include <QCoro/QCoroTask>
@@ -117,21 +119,6 @@ void oneCall(Target &target, unsigned r, int i) {
     }
 }
 
-struct GlobalTarget {
-    template<typename... A>
-    auto run(A &&...a) {
-        return palitra::run(std::forward<A>(a)...);
-    }
-    template<typename... A>
-    auto gather(A &&...a) {
-        return palitra::gather(std::forward<A>(a)...);
-    }
-    template<typename... A>
-    auto gatherOutcomes(A &&...a) {
-        return palitra::gatherOutcomes(std::forward<A>(a)...);
-    }
-};
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -149,7 +136,7 @@ int main(int argc, char **argv) {
         std::vector<std::thread> callers;
         for (int t = 0; t < threads; ++t) {
             callers.emplace_back([&, t] {
-                GlobalTarget global;
+                palitra::test::GlobalApi global;
                 unsigned state = 2463534242u + unsigned(t); // xorshift: a fixed, cheap mix
                 for (long i = t; i < calls; i += threads) {
                     state ^= state << 13;
