@@ -193,6 +193,12 @@ private:
     void unlink(CallBase *call) noexcept;
     void linkFlight(CallBase *call) noexcept;
     void unlinkFlight(CallBase *call) noexcept;
+    // The two intrusive lists of calls (blocked callers, calls in flight) differ only in their
+    // links.
+    template<CallBase *CallBase::*Prev, CallBase *CallBase::*Next>
+    static void pushFront(CallBase *&head, CallBase *call) noexcept;
+    template<CallBase *CallBase::*Prev, CallBase *CallBase::*Next>
+    static void erase(CallBase *&head, CallBase *call) noexcept;
     static void keepAbandoned(CallBase *flight) noexcept;
 
     const RunnerOptions m_options;
@@ -259,42 +265,42 @@ void RunnerCore::checkUsable() const {
     }
 }
 
+template<CallBase *CallBase::*Prev, CallBase *CallBase::*Next>
+void RunnerCore::pushFront(CallBase *&head, CallBase *call) noexcept {
+    call->*Prev = nullptr;
+    call->*Next = head;
+    if (head)
+        head->*Prev = call;
+    head = call;
+}
+
+template<CallBase *CallBase::*Prev, CallBase *CallBase::*Next>
+void RunnerCore::erase(CallBase *&head, CallBase *call) noexcept {
+    if (call->*Prev)
+        call->*Prev->*Next = call->*Next;
+    else
+        head = call->*Next;
+    if (call->*Next)
+        call->*Next->*Prev = call->*Prev;
+    call->*Prev = call->*Next = nullptr;
+}
+
 void RunnerCore::link(CallBase *call) noexcept {
-    call->m_prev = nullptr;
-    call->m_next = m_waiting;
-    if (m_waiting)
-        m_waiting->m_prev = call;
-    m_waiting = call;
+    pushFront<&CallBase::m_prev, &CallBase::m_next>(m_waiting, call);
     ++m_waitingCount;
 }
 
 void RunnerCore::unlink(CallBase *call) noexcept {
-    if (call->m_prev)
-        call->m_prev->m_next = call->m_next;
-    else
-        m_waiting = call->m_next;
-    if (call->m_next)
-        call->m_next->m_prev = call->m_prev;
-    call->m_prev = call->m_next = nullptr;
+    erase<&CallBase::m_prev, &CallBase::m_next>(m_waiting, call);
     --m_waitingCount;
 }
 
 void RunnerCore::linkFlight(CallBase *call) noexcept {
-    call->m_flightPrev = nullptr;
-    call->m_flightNext = m_flight;
-    if (m_flight)
-        m_flight->m_flightPrev = call;
-    m_flight = call;
+    pushFront<&CallBase::m_flightPrev, &CallBase::m_flightNext>(m_flight, call);
 }
 
 void RunnerCore::unlinkFlight(CallBase *call) noexcept {
-    if (call->m_flightPrev)
-        call->m_flightPrev->m_flightNext = call->m_flightNext;
-    else
-        m_flight = call->m_flightNext;
-    if (call->m_flightNext)
-        call->m_flightNext->m_flightPrev = call->m_flightPrev;
-    call->m_flightPrev = call->m_flightNext = nullptr;
+    erase<&CallBase::m_flightPrev, &CallBase::m_flightNext>(m_flight, call);
 }
 
 void RunnerCore::keepAbandoned(CallBase *flight) noexcept {
