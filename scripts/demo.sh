@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cmake --preset default -DPALITRA_BUILD_TESTS=OFF >/dev/null
-cmake --build --preset default --target demo
-./build/default/examples/demo
+# Its own build directory: turning the tests off in build/default would leave that tree (and
+# `ctest --preset default`) with stale test binaries.
+cmake --preset default -B build/demo -DPALITRA_BUILD_TESTS=OFF >/dev/null
+cmake --build build/demo --target demo
+./build/demo/examples/demo
