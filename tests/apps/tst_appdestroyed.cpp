@@ -55,7 +55,7 @@ private Q_SLOTS:
     // The global runner dies with the application
     void globalRunnerShutDownWithApplication();
     void globalRunnerShutDownForEachApplication();
-    void globalRunnerReleasesBlockedCallerWhenApplicationDies();
+    void globalRunnerParksBlockedCallerWhenApplicationDies();
     void explicitShutdownThenApplicationDies();
 };
 
@@ -161,12 +161,14 @@ void tst_AppDestroyed::globalRunnerShutDownForEachApplication() {
     QVERIFY(!palitra::isRunnerAlive());
 }
 
-void tst_AppDestroyed::globalRunnerReleasesBlockedCallerWhenApplicationDies() {
+void tst_AppDestroyed::globalRunnerParksBlockedCallerWhenApplicationDies() {
+    // ~QCoreApplication is usually part of the process exit: a caller blocked on another thread
+    // then must neither wake nor throw. If the program goes on, the next shutdownGlobalRunner()
+    // (or the next use of the global runner) releases it.
     auto app = makeApp();
     std::latch started(1);
     std::atomic<bool> gotClosed{false};
     std::atomic<bool> coroutineStopped{false};
-    QElapsedTimer elapsed;
     {
         palitra::test::JoiningThread caller([&] {
             try {
@@ -181,14 +183,13 @@ void tst_AppDestroyed::globalRunnerReleasesBlockedCallerWhenApplicationDies() {
             }
         });
         started.wait();
-        elapsed.start();
         app.reset();
+        QVERIFY(coroutineStopped); // told to stop, and drained, during ~QCoreApplication
+        QVERIFY(!palitra::isRunnerAlive());
+        QVERIFY(!gotClosed); // still blocked: its outcome went nowhere
+        palitra::shutdownGlobalRunner();
     }
     QVERIFY(gotClosed);
-    QVERIFY(coroutineStopped); // told to stop, and drained, during ~QCoreApplication
-    QVERIFY(!palitra::isRunnerAlive());
-    // A stop-aware coroutine ends at once; generous bound: well below the 2 s grace + join.
-    QVERIFY2(elapsed.elapsed() < 10'000, qPrintable(QString::number(elapsed.elapsed())));
 }
 
 void tst_AppDestroyed::explicitShutdownThenApplicationDies() {
