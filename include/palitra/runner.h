@@ -91,8 +91,10 @@ public:
      */
     template<typename Fn>
     auto run(Fn &&fn) {
-        static_assert(detail::checkCallable<Fn>());
-        return runUntil(std::forward<Fn>(fn), detail::noDeadline);
+        if constexpr (!detail::checkCallable<Fn>())
+            return detail::Rejected{};
+        else
+            return runUntil(std::forward<Fn>(fn), detail::noDeadline);
     }
 
     /*!
@@ -107,8 +109,10 @@ public:
      */
     template<typename Fn, typename Rep, typename Period>
     auto run(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
-        static_assert(detail::checkCallable<Fn>());
-        return runUntil(std::forward<Fn>(fn), detail::deadlineAfter(timeout));
+        if constexpr (!detail::checkCallable<Fn>())
+            return detail::Rejected{};
+        else
+            return runUntil(std::forward<Fn>(fn), detail::deadlineAfter(timeout));
     }
 
     /*!
@@ -127,7 +131,10 @@ public:
      */
     template<typename... Args>
     auto gather(Args &&...args) {
-        return gatherDispatch<false>(std::forward<Args>(args)...);
+        if constexpr (!detail::checkGatherArguments<Args...>())
+            return detail::Rejected{};
+        else
+            return gatherDispatch<false>(std::forward<Args>(args)...);
     }
 
     /*!
@@ -139,7 +146,10 @@ public:
      */
     template<typename... Args>
     auto gatherOutcomes(Args &&...args) {
-        return gatherDispatch<true>(std::forward<Args>(args)...);
+        if constexpr (!detail::checkGatherArguments<Args...>())
+            return detail::Rejected{};
+        else
+            return gatherDispatch<true>(std::forward<Args>(args)...);
     }
 
     /*!
