@@ -28,15 +28,19 @@ PALITRA_EXPORT std::shared_ptr<EventLoopThreadRunner> globalRunner();
  */
 template<typename Fn>
 auto run(Fn &&fn) {
-    static_assert(detail::checkCallable<Fn>());
-    return detail::globalRunner()->run(std::forward<Fn>(fn));
+    if constexpr (!detail::checkCallable<Fn>())
+        return detail::Rejected{};
+    else
+        return detail::globalRunner()->run(std::forward<Fn>(fn));
 }
 
 //! \overload Throws TimeoutError once \a timeout has passed; see EventLoopThreadRunner::run().
 template<typename Fn, typename Rep, typename Period>
 auto run(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
-    static_assert(detail::checkCallable<Fn>());
-    return detail::globalRunner()->run(std::forward<Fn>(fn), timeout);
+    if constexpr (!detail::checkCallable<Fn>())
+        return detail::Rejected{};
+    else
+        return detail::globalRunner()->run(std::forward<Fn>(fn), timeout);
 }
 
 //! EventLoopThreadRunner::gather() on the global runner: `gather(fa, fb)`, `gather(range)`,
@@ -66,16 +70,20 @@ auto gatherOutcomes(Args &&...args) {
  */
 template<typename Fn>
 auto submit(Fn &&fn) {
-    static_assert(detail::checkCallable<Fn>());
-    return detail::globalRunner()->submit(std::forward<Fn>(fn));
+    if constexpr (!detail::checkCallable<Fn>())
+        return detail::Rejected{};
+    else
+        return detail::globalRunner()->submit(std::forward<Fn>(fn));
 }
 
 //! \overload The future finishes with TimeoutError once \a timeout has passed; see
 //! EventLoopThreadRunner::submit().
 template<typename Fn, typename Rep, typename Period>
 auto submit(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
-    static_assert(detail::checkCallable<Fn>());
-    return detail::globalRunner()->submit(std::forward<Fn>(fn), timeout);
+    if constexpr (!detail::checkCallable<Fn>())
+        return detail::Rejected{};
+    else
+        return detail::globalRunner()->submit(std::forward<Fn>(fn), timeout);
 }
 
 /*!

@@ -8,36 +8,51 @@ namespace palitra {
 
 template<typename Fn>
 auto EventLoopThreadRunner::run(Fn &&fn) {
-    static_assert(detail::checkCallable<Fn>());
-    return runUntil(std::forward<Fn>(fn), detail::noDeadline);
+    // A rejected callable stops here, so that its static_assert sentence is the only error.
+    if constexpr (!detail::checkCallable<Fn>())
+        return detail::Rejected{};
+    else
+        return runUntil(std::forward<Fn>(fn), detail::noDeadline);
 }
 
 template<typename Fn, typename Rep, typename Period>
 auto EventLoopThreadRunner::run(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
-    static_assert(detail::checkCallable<Fn>());
-    return runUntil(std::forward<Fn>(fn), detail::deadlineAfter(timeout));
+    if constexpr (!detail::checkCallable<Fn>())
+        return detail::Rejected{};
+    else
+        return runUntil(std::forward<Fn>(fn), detail::deadlineAfter(timeout));
 }
 
 template<typename... Args>
 auto EventLoopThreadRunner::gather(Args &&...args) {
-    return gatherDispatch<false>(std::forward<Args>(args)...);
+    if constexpr (!detail::checkGatherArguments<Args...>())
+        return detail::Rejected{};
+    else
+        return gatherDispatch<false>(std::forward<Args>(args)...);
 }
 
 template<typename... Args>
 auto EventLoopThreadRunner::gatherOutcomes(Args &&...args) {
-    return gatherDispatch<true>(std::forward<Args>(args)...);
+    if constexpr (!detail::checkGatherArguments<Args...>())
+        return detail::Rejected{};
+    else
+        return gatherDispatch<true>(std::forward<Args>(args)...);
 }
 
 template<typename Fn>
 auto EventLoopThreadRunner::submit(Fn &&fn) {
-    static_assert(detail::checkCallable<Fn>());
-    return submitUntil(std::forward<Fn>(fn), detail::noDeadline);
+    if constexpr (!detail::checkCallable<Fn>())
+        return detail::Rejected{};
+    else
+        return submitUntil(std::forward<Fn>(fn), detail::noDeadline);
 }
 
 template<typename Fn, typename Rep, typename Period>
 auto EventLoopThreadRunner::submit(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
-    static_assert(detail::checkCallable<Fn>());
-    return submitUntil(std::forward<Fn>(fn), detail::deadlineAfter(timeout));
+    if constexpr (!detail::checkCallable<Fn>())
+        return detail::Rejected{};
+    else
+        return submitUntil(std::forward<Fn>(fn), detail::deadlineAfter(timeout));
 }
 
 template<typename Fn>
