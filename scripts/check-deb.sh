@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The Debian packages CPack makes (libpalitra<N> and libpalitra-dev), checked as a packager
+# would: built with the `package` preset (Release, no tests, no developer mode), their Depends
+# shown and checked, resolvable against the archive (apt-get --simulate), then unpacked into an
+# empty root and used from there by tests/consumer (CMake and pkg-config).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${PALITRA_JOBS:-$(nproc)}
+
+cmake --preset package >/dev/null
+cmake --build --preset package -j "$jobs"
+rm -f build/package/*.deb
+(cd build/package && cpack -G DEB >/dev/null)
+
+runtime=$(ls build/package/libpalitra[0-9]*_*.deb)
+dev=$(ls build/package/libpalitra-dev_*.deb)
+for deb in "$runtime" "$dev"; do
+    echo "--- $(basename "$deb")"
+    dpkg-deb -f "$deb" Package Version Architecture Depends
+    dpkg-deb -c "$deb" | awk '{print "    " $6 ($7 ? " " $7 " " $8 : "")}'
+done
+
+fail() {
+    echo "check-deb: $*" >&2
+    exit 1
+}
+runtime_depends=$(dpkg-deb -f "$runtime" Depends)
+dev_depends=$(dpkg-deb -f "$dev" Depends)
+# The shared object's own libraries (dpkg-shlibdeps) ...
+for p in libqt6core6 libqcoro6core0 libstdc++6 libc6; do
+    [[ $runtime_depends == *"$p "* || $runtime_depends == *"$p," || $runtime_depends == *"$p" ]] ||
+        fail "$runtime does not depend on $p: $runtime_depends"
+done
+# ... and, when built on Qt's private API, exactly the Qt it was built against.
+if grep -q '#define PALITRA_USES_QT_PRIVATE 1' build/package/src/include/palitra/version.h; then
+    [[ $runtime_depends == *"qt6-base-abi (= "* ]] ||
+        fail "$runtime uses Qt's private API but does not pin qt6-base-abi: $runtime_depends"
+fi
+# The -dev package: the library itself, and the headers palitra's headers include.
+version=$(dpkg-deb -f "$runtime" Version)
+runtime_name=$(dpkg-deb -f "$runtime" Package)
+for p in "$runtime_name (= $version)" "qt6-base-dev (>= " "qcoro-qt6-dev (>= "; do
+    [[ $dev_depends == *"$p"* ]] || fail "$dev does not depend on $p: $dev_depends"
+done
+
+# Every dependency can be met from the archive (simulation: installs nothing, needs no root).
+apt-get install --simulate -q "./$runtime" "./$dev" >build/package/apt-simulate.log ||
+    { cat build/package/apt-simulate.log; fail "the packages' Depends cannot be met"; }
+echo "apt-get --simulate: the Depends of both packages can be met"
+
+# Unpacked into an empty root: the CMake package and palitra.pc find everything there.
+root=$PWD/build/deb-root
+rm -rf "$root"
+mkdir -p "$root"
+dpkg-deb -x "$runtime" "$root"
+dpkg-deb -x "$dev" "$root"
+libdir=$(dirname "$(find "$root" -name 'libpalitra.so.*' | head -1)")
+rm -rf build/consumer-deb
+cmake -S tests/consumer -B build/consumer-deb -G Ninja -DCMAKE_PREFIX_PATH="$root/usr" >/dev/null
+cmake --build build/consumer-deb -j "$jobs"
+# Built against the unpacked root, not the build tree.
+grep -q "$root/usr/lib" build/consumer-deb/CMakeCache.txt || fail "consumer did not use $root"
+LD_LIBRARY_PATH=$libdir ctest --test-dir build/consumer-deb --output-on-failure
+
+flags=$(PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --cflags --libs palitra)
+[[ $flags == *"-I$root/usr/include"* ]] || fail "palitra.pc does not point into $root: $flags"
+# shellcheck disable=SC2086 # the flags are a word list
+g++ -std=c++20 -O1 -Wall -Wextra -Wpedantic -Werror -o build/deb-root-consumer \
+    tests/consumer/main.cpp tests/consumer/every_template.cpp $flags
+LD_LIBRARY_PATH=$libdir ./build/deb-root-consumer | grep -q "consumer: every template: ok"
+echo "check-deb: both packages are right"
