@@ -12,15 +12,16 @@ set -euo pipefail
 set_name=${1:-test}
 
 # Building palitra and the examples. qt6-base-private-dev: the loop thread uses Qt's private
-# QDaemonThread (PALITRA_USE_QT_PRIVATE). libgl-dev and libvulkan-dev: Qt6Gui's CMake package
-# looks for OpenGL and Vulkan headers even when nothing draws.
+# QDaemonThread (PALITRA_USE_QT_PRIVATE). libgl-dev: Qt6Gui's CMake package requires OpenGL
+# even when nothing draws (its Vulkan headers are optional).
 demo=(
     cmake ninja-build g++
     qt6-base-dev qt6-base-private-dev qcoro-qt6-dev
-    libgl-dev libvulkan-dev
+    libgl-dev
 )
 test=(
     "${demo[@]}"
+    libvulkan-dev
     clang-14 libclang-rt-14-dev clang-format-14
     doxygen pkg-config dpkg-dev file
 )
