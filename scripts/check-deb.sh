@@ -25,12 +25,30 @@ fail() {
     echo "check-deb: $*" >&2
     exit 1
 }
+# The package that ships a file; with merged /usr, dpkg may know it under /lib or /usr/lib.
+package_of() {
+    local real candidate
+    real=$(readlink -f "$1")
+    for candidate in "$1" "$real" "${real#/usr}" "/usr${real#/usr}"; do
+        if dpkg -S "$candidate" >/dev/null 2>&1; then
+            dpkg -S "$candidate" | head -1 | cut -d: -f1
+            return 0
+        fi
+    done
+    return 1
+}
 runtime_depends=$(dpkg-deb -f "$runtime" Depends)
 dev_depends=$(dpkg-deb -f "$dev" Depends)
-# The shared object's own libraries (dpkg-shlibdeps) ...
-for p in libqt6core6 libqcoro6core0 libstdc++6 libc6; do
-    [[ $runtime_depends == *"$p "* || $runtime_depends == *"$p," || $runtime_depends == *"$p" ]] ||
-        fail "$runtime does not depend on $p: $runtime_depends"
+# Every library the shared object needs (its DT_NEEDED entries) is in its Depends, through the
+# package that ships it (dpkg-shlibdeps' work) ...
+sofile=$(ls build/package/src/libpalitra.so.*.*.*)
+for needed in $(readelf -d "$sofile" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    path=$(ldconfig -p | awk -v lib="$needed" '$1 == lib && /x86-64|x32|64/ {print $NF; exit}')
+    [[ -n $path ]] || fail "cannot find $needed, which $sofile needs"
+    owner=$(package_of "$path") || fail "no package ships $path ($needed)"
+    [[ $runtime_depends == *"$owner "* || $runtime_depends == *"$owner," || $runtime_depends == "$owner" ]] ||
+        fail "$runtime does not depend on $owner, which ships $needed: $runtime_depends"
+    echo "needs $needed: from $owner, in Depends"
 done
 # ... and, when built on Qt's private API, exactly the Qt it was built against.
 if grep -q '#define PALITRA_USES_QT_PRIVATE 1' build/package/src/include/palitra/version.h; then
@@ -64,7 +82,9 @@ grep -q "$root/usr/lib" build/consumer-deb/CMakeCache.txt || fail "consumer did 
 LD_LIBRARY_PATH=$libdir ctest --test-dir build/consumer-deb --output-on-failure
 
 flags=$(PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --cflags --libs palitra)
-[[ $flags == *"-I$root/usr/include"* ]] || fail "palitra.pc does not point into $root: $flags"
+first=${flags%% *}
+[[ $(realpath "${first#-I}") == "$root/usr/include" ]] ||
+    fail "palitra.pc does not point into $root: $flags"
 # shellcheck disable=SC2086 # the flags are a word list
 g++ -std=c++20 -O1 -Wall -Wextra -Wpedantic -Werror -o build/deb-root-consumer \
     tests/consumer/main.cpp tests/consumer/every_template.cpp $flags
