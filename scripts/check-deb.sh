@@ -31,7 +31,7 @@ package_of() {
     real=$(readlink -f "$1")
     for candidate in "$1" "$real" "${real#/usr}" "/usr${real#/usr}"; do
         if dpkg -S "$candidate" >/dev/null 2>&1; then
-            dpkg -S "$candidate" | head -1 | cut -d: -f1
+            dpkg -S "$candidate" | awk -F: 'NR == 1 {print $1}'
             return 0
         fi
     done
@@ -42,8 +42,11 @@ dev_depends=$(dpkg-deb -f "$dev" Depends)
 # Every library the shared object needs (its DT_NEEDED entries) is in its Depends, through the
 # package that ships it (dpkg-shlibdeps' work) ...
 sofile=$(ls build/package/src/libpalitra.so.*.*.*)
-for needed in $(readelf -d "$sofile" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-    path=$(ldconfig -p | awk -v lib="$needed" '$1 == lib && /x86-64|x32|64/ {print $NF; exit}')
+needed_list=$(readelf -d "$sofile" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+resolved=$(ldd "$sofile")
+for needed in $needed_list; do
+    # "libfoo.so.1 => /path/libfoo.so.1 (0x...)", or "/path/ld-linux-....so.2 (0x...)"
+    path=$(awk -v lib="$needed" '$1 == lib && $2 == "=>" {print $3} index($1, "/") && $1 ~ ("/" lib "$") {print $1}' <<<"$resolved")
     [[ -n $path ]] || fail "cannot find $needed, which $sofile needs"
     owner=$(package_of "$path") || fail "no package ships $path ($needed)"
     [[ $runtime_depends == *"$owner "* || $runtime_depends == *"$owner," || $runtime_depends == "$owner" ]] ||
@@ -73,7 +76,7 @@ rm -rf "$root"
 mkdir -p "$root"
 dpkg-deb -x "$runtime" "$root"
 dpkg-deb -x "$dev" "$root"
-libdir=$(dirname "$(find "$root" -name 'libpalitra.so.*' | head -1)")
+libdir=$(dirname "$(find "$root" -name 'libpalitra.so.*' -print -quit)")
 rm -rf build/consumer-deb
 cmake -S tests/consumer -B build/consumer-deb -G Ninja -DCMAKE_PREFIX_PATH="$root/usr" >/dev/null
 cmake --build build/consumer-deb -j "$jobs"

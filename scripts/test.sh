@@ -82,7 +82,7 @@ for stage in $stages; do
         consumer_cmake consumer "$prefix" g++
         consumer_cmake consumer-clang "$prefix" clang++-14
         consumer_pkgconfig "$(dirname "$(find "$prefix" -name palitra.pc)")" \
-            -Wl,-rpath,"$(dirname "$(find "$prefix" -name 'libpalitra.so' | head -1)")"
+            -Wl,-rpath,"$(dirname "$(find "$prefix" -name 'libpalitra.so' -print -quit)")"
         ;;
     static)
         cmake --preset static >/dev/null
