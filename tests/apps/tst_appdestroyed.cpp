@@ -70,6 +70,10 @@ void tst_AppDestroyed::cleanup() {
 // ---- An explicit runner outlives the application ----
 
 void tst_AppDestroyed::explicitRunnerWorksAfterApplication() {
+#if !PALITRA_USES_QT_PRIVATE
+    QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
+          "a runner does not work once the application is gone");
+#endif
     auto app = makeApp();
     palitra::EventLoopThreadRunner runner;
     QCOMPARE(runner.run([] { return timerThenValue(1); }), 1);
@@ -98,6 +102,10 @@ void tst_AppDestroyed::explicitRunnerWorksAfterApplication() {
 }
 
 void tst_AppDestroyed::coroutineSpansApplicationDestruction() {
+#if !PALITRA_USES_QT_PRIVATE
+    QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
+          "a runner does not work once the application is gone");
+#endif
     // A caller on another thread is blocked in run() while the application is destroyed: the
     // coroutine keeps running on the explicit runner and its value arrives.
     auto app = makeApp();
@@ -128,6 +136,10 @@ void tst_AppDestroyed::coroutineSpansApplicationDestruction() {
 // ---- The global runner dies with the application ----
 
 void tst_AppDestroyed::globalRunnerShutDownWithApplication() {
+#if !PALITRA_USES_QT_PRIVATE
+    QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
+          "a runner does not work once the application is gone");
+#endif
     auto app = makeApp();
     QVERIFY(!palitra::isRunnerAlive());
     QCOMPARE(palitra::run([] { return timerThenValue(1); }), 1);
@@ -144,6 +156,10 @@ void tst_AppDestroyed::globalRunnerShutDownWithApplication() {
 }
 
 void tst_AppDestroyed::globalRunnerShutDownForEachApplication() {
+#if !PALITRA_USES_QT_PRIVATE
+    QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
+          "a runner does not work once the application is gone");
+#endif
     for (int round = 0; round < 3; ++round) {
         auto app = makeApp();
         QCOMPARE(palitra::run([round] { return timerThenValue(round); }), round);
