@@ -34,7 +34,10 @@ auto run(Fn &&fn) {
         return detail::globalRunner()->run(std::forward<Fn>(fn));
 }
 
-//! \overload Throws TimeoutError once \a timeout has passed; see EventLoopThreadRunner::run().
+/*!
+ * \overload
+ * Throws TimeoutError once \a timeout has passed; see EventLoopThreadRunner::run().
+ */
 template<typename Fn, typename Rep, typename Period>
 auto run(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
     if constexpr (!detail::checkCallable<Fn>())
@@ -76,8 +79,11 @@ auto submit(Fn &&fn) {
         return detail::globalRunner()->submit(std::forward<Fn>(fn));
 }
 
-//! \overload The future finishes with TimeoutError once \a timeout has passed; see
-//! EventLoopThreadRunner::submit().
+/*!
+ * \overload
+ * The future finishes with TimeoutError once \a timeout has passed; see
+ * EventLoopThreadRunner::submit().
+ */
 template<typename Fn, typename Rep, typename Period>
 auto submit(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
     if constexpr (!detail::checkCallable<Fn>())
