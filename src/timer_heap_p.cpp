@@ -358,7 +358,10 @@ void ThreadWakeups::fireTimers() noexcept {
     // One `now` for the pass: a sleep armed by a woken coroutine waits for the next pass, even
     // a zero one, so that a coroutine looping on sleepFor(0ms) cannot starve the event loop.
     const LoopWake::Clock::time_point now = LoopWake::Clock::now();
+    std::size_t woken = 0;
     while (!m_heap.isEmpty() && m_heap.top()->deadline <= now && !m_isClosed) {
+        if (woken++ == wakeChunk)
+            break; // the rest is due already: rearm() makes it a zero timer, the next pass
         WakeNode *const node = m_heap.top();
         m_heap.remove(node);
         if (node->batch)
@@ -371,7 +374,12 @@ void ThreadWakeups::fireTimers() noexcept {
 void ThreadWakeups::deliverStop(StopBatch *batch) noexcept {
     std::unique_lock lock(m_mutex);
     (void)batch->isPosted.load(std::memory_order_acquire); // pairs with Post (see runner.cpp)
+    std::size_t woken = 0;
     while (WakeNode *const node = batch->first) {
+        if (woken++ == wakeChunk && continueLater(batch)) {
+            rearm();
+            return;
+        }
         batch->first = node->batchNext;
         if (batch->first)
             batch->first->batchPrev = nullptr;
@@ -387,6 +395,19 @@ void ThreadWakeups::deliverStop(StopBatch *batch) noexcept {
     batch->callback.reset();
     dropBatch(batch); // the event is Qt's, which deletes it when this returns
     rearm();
+}
+
+bool ThreadWakeups::continueLater(StopBatch *batch) noexcept {
+    if (m_isClosed)
+        return false;
+    try {
+        // Behind whatever was posted meanwhile (a run() queued by the caller that timed out):
+        // the loop answers it before it wakes the next chunk.
+        QCoreApplication::postEvent(m_receiver, new StopBatch::Event(batch));
+        return true;
+    } catch (...) {
+        return false; // then wake them all now
+    }
 }
 
 bool ThreadWakeups::cancel(WakeNode *node) noexcept {

@@ -148,6 +148,12 @@ private:
     void removeFromHeap(WakeNode *node) noexcept;
     void rearm() noexcept;
     void invoke(std::unique_lock<std::mutex> &lock, WakeNode *node, bool byStop) noexcept;
+    //! Posts the rest of \a batch's wake-ups as a new event; false if it could not.
+    bool continueLater(StopBatch *batch) noexcept;
+
+    // How many coroutines one event or timer pass wakes before the loop looks at its other
+    // events again: waking 10^5 at once would keep it from answering anything else for ~0.1 s.
+    static constexpr std::size_t wakeChunk = 1024;
     bool isOwnThread() const noexcept { return std::this_thread::get_id() == m_threadId; }
 
     mutable std::mutex m_mutex;
