@@ -119,8 +119,10 @@ public:
     //! Registers \a action; if stop was already requested, it is posted at once.
     StopGuard(const std::stop_token &stop, QObject *target, std::function<void()> action);
     ~StopGuard();
-    StopGuard(StopGuard &&) noexcept;
-    StopGuard &operator=(StopGuard &&) noexcept;
+    //! Takes over \a other's registration; \a other then does nothing.
+    StopGuard(StopGuard &&other) noexcept;
+    //! Unregisters this guard's action and takes over \a other's registration.
+    StopGuard &operator=(StopGuard &&other) noexcept;
 
 private:
     struct Poster {
@@ -159,9 +161,13 @@ template<typename Reply>
 template<typename Sender, typename... Args>
 class SignalAwaiter {
 public:
+    //! What `co_await` gives: the signal's arguments, or std::nullopt when stop (or the
+    //! sender's destruction) came first.
     using Result = std::optional<std::tuple<std::decay_t<Args>...>>;
+    //! The awaited signal.
     using Signal = void (Sender::*)(Args...);
 
+    //! See palitra::awaitSignal().
     SignalAwaiter(const Sender *sender, Signal signal, std::stop_token stop)
         : m_sender(sender), m_signal(signal), m_stop(std::move(stop)) {}
     ~SignalAwaiter() {
