@@ -5,12 +5,12 @@
 //
 // A custom main(): the first phase runs before Qt Test (and before any application), the
 // application is created and destroyed by the test slots themselves.
-#include "messagelog.h"
-#include "testhelpers.h"
+#include "palitratest.h"
 
 #include <palitra/palitra.h>
 
 #include <QCoreApplication>
+#include <QScopeGuard>
 #include <QTest>
 #include <QThread>
 #include <QTimer>
@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <latch>
 #include <memory>
+#include <optional>
 
 using namespace std::chrono_literals;
 using palitra::test::MessageLog;
@@ -51,13 +52,15 @@ bool exercise(palitra::EventLoopThreadRunner &runner) {
 
 class tst_AppAfter : public QObject {
     Q_OBJECT
+    // What Qt and palitra print during one test function, from init() to cleanup().
+    std::optional<MessageLog> m_messages;
 
 public:
     tst_AppAfter(int &argc, char **argv, std::unique_ptr<palitra::EventLoopThreadRunner> runner)
         : m_argc(argc), m_argv(argv), m_runner(std::move(runner)) {}
 
 private Q_SLOTS:
-    void init() { MessageLog::clear(); }
+    void init() { m_messages.emplace(); }
     void cleanup();
     void cleanupTestCase();
 
@@ -77,8 +80,9 @@ private:
 };
 
 void tst_AppAfter::cleanup() {
-    QCOMPARE(MessageLog::containing(QStringLiteral("Cannot be used without")), QStringList());
-    QCOMPARE(MessageLog::foreignWarnings(), QStringList());
+    const auto closeLog = qScopeGuard([this] { m_messages.reset(); });
+    QCOMPARE(m_messages->containing(QStringLiteral("Cannot be used without")), QStringList());
+    QCOMPARE(m_messages->foreignWarnings(), QStringList());
 }
 
 void tst_AppAfter::cleanupTestCase() {
@@ -148,7 +152,7 @@ void tst_AppAfter::worksAfterApplication() {
 }
 
 int main(int argc, char **argv) {
-    MessageLog::install();
+    MessageLog::install(); // from the start: before any runner or application
     // Phase one, before any application: an explicit runner and the global one, both started.
     auto runner = std::make_unique<palitra::EventLoopThreadRunner>();
     if (!exercise(*runner) || palitra::run([] { return timerThenValue(9); }) != 9) {

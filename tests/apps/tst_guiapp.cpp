@@ -6,12 +6,12 @@
 //
 // A custom main(): an explicit runner is started before the application exists and is used
 // again after the application is gone.
-#include "messagelog.h"
-#include "testhelpers.h"
+#include "palitratest.h"
 
 #include <palitra/palitra.h>
 
 #include <QGuiApplication>
+#include <QScopeGuard>
 #include <QTest>
 #include <QThread>
 #include <QTimer>
@@ -64,12 +64,14 @@ protected:
 
 class tst_GuiApp : public QObject {
     Q_OBJECT
+    // What Qt and palitra print during one test function, from init() to cleanup().
+    std::optional<MessageLog> m_messages;
 
 public:
     explicit tst_GuiApp(palitra::EventLoopThreadRunner *early) : m_early(early) {}
 
 private Q_SLOTS:
-    void init() { MessageLog::clear(); }
+    void init() { m_messages.emplace(); }
     void cleanup();
 
     // Beside the application
@@ -89,8 +91,9 @@ private:
 };
 
 void tst_GuiApp::cleanup() {
-    QCOMPARE(MessageLog::containing(QStringLiteral("Cannot be used without")), QStringList());
-    QCOMPARE(MessageLog::foreignWarnings(), QStringList());
+    const auto closeLog = qScopeGuard([this] { m_messages.reset(); });
+    QCOMPARE(m_messages->containing(QStringLiteral("Cannot be used without")), QStringList());
+    QCOMPARE(m_messages->foreignWarnings(), QStringList());
 }
 
 // ---- Beside the application ----
@@ -210,7 +213,7 @@ void tst_GuiApp::runFromButtonClickDoesNotReenter() {
 int main(int argc, char **argv) {
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
-    MessageLog::install();
+    const MessageLog messages; // from the start: before any runner or application
 
     // Started before the application exists...
     auto early = std::make_unique<palitra::EventLoopThreadRunner>();
@@ -237,7 +240,7 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "FAIL: runner after the application: %s\n", e.what());
         status = 1;
     }
-    if (!MessageLog::containing(QStringLiteral("Cannot be used without")).isEmpty()) {
+    if (!messages.containing(QStringLiteral("Cannot be used without")).isEmpty()) {
         std::fputs("FAIL: Qt complained about an event loop without application\n", stderr);
         status = 1;
     }

@@ -8,7 +8,7 @@
 //   valgrind_mixed [calls = 100000] [caller threads = 2]
 #include <palitra/palitra.h>
 
-#include "global_api.h"
+#include "palitratest.h"
 
 #include <QList>
 
