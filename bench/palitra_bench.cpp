@@ -299,7 +299,7 @@ int threadPerCall(Kind kind) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// The optional bounded spin before blocking (issue 5): its rows appear when RunnerOptions has it.
+// The optional bounded spin before blocking (RunnerOptions::spinBeforeBlocking): its rows appear when RunnerOptions has it.
 template<typename Options>
 concept HasSpinOption = requires(Options options) {
     options.spinBeforeBlocking = 5us;

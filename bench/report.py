@@ -7,7 +7,7 @@
 <results-dir> holds pinned.json / unpinned.json (palitra_bench --benchmark_out) and
 python_pinned.json / python_unpinned.json (bench/python_reference.py --json). Every figure is
 the median over repetitions; the spread is min..max over the same repetitions. Standard
-library only. It checks the targets of issue 5 and prints them, but it asserts nothing.
+library only. It checks the targets of docs/BENCHMARKS.md (#targets) and prints them, but it asserts nothing.
 """
 
 import json
@@ -176,7 +176,7 @@ def section(rows, py, title, out, targets):
                        f"{fmt_time(row['min'])} – {fmt_time(row['max'])} |")
         out.append("")
 
-    # Targets (issue 5): medians of this run.
+    # Targets (docs/BENCHMARKS.md#targets): medians of this run.
     def m(prefix, counter=None):
         row = find(rows, prefix)
         if row is None:
@@ -230,7 +230,7 @@ def main():
         out.insert(len(out) - 0, f"<sub>{mode}: {context.get('date', '')}, load average "
                                  f"{context.get('load_avg', '')}</sub>")
         out.append("")
-    out.append("### Targets (issue 5)")
+    out.append("### Targets")
     out.append("")
     out.append("| run | target | figure | |")
     out.append("|---|---|---:|---|")

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// DESIGN 3.15: a runner used before any application exists keeps working while a
+// A runner used before any application exists keeps working while a
 // QCoreApplication is created, lives and is destroyed, and after it is gone. The global runner
 // too: it is shut down with the application and comes back fresh on the next call.
 //

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// DESIGN 3.15/3.16: the application dies before the runners. An explicit runner keeps working
-// and closes cleanly afterwards; the global runner is shut down by palitra's post routine when
-// the application dies, and the next free-function call creates a fresh one. Each new
-// application gets the post routine again.
+// The application dies before the runners (docs/SEMANTICS.md#with-or-without-an-application). An
+// explicit runner keeps working and closes cleanly afterwards; the global runner is shut down by
+// palitra's post routine when the application dies, and the next free-function call creates a fresh
+// one. Each new application gets the post routine again.
 #include "palitratest.h"
 
 #include <palitra/palitra.h>

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// DESIGN 1/3.2/3.15: palitra beside a QGuiApplication (this file as tst_guiapp) or a QApplication
-// (the same file as tst_widgetsapp, built with Qt6::Widgets). A run() from a slot of the GUI
-// thread blocks without re-entering the GUI event loop: the GUI thread's timers, posted calls
-// and (for widgets) button clicks wait until it returns.
+// No re-entrancy, with an application (docs/SEMANTICS.md): palitra beside a QGuiApplication (this
+// file as tst_guiapp) or a QApplication (the same file as tst_widgetsapp, built with Qt6::Widgets).
+// A run() from a slot of the GUI thread blocks without re-entering the GUI event loop: the GUI
+// thread's timers, posted calls and (for widgets) button clicks wait until it returns.
 //
 // A custom main(): an explicit runner is started before the application exists and is used
 // again after the application is gone.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// DESIGN 3.15: palitra with no QCoreApplication at all. Timers, queued calls, sockets, gather,
-// timeouts and close() work on the loop thread, and Qt prints nothing about it.
+// palitra with no QCoreApplication at all (docs/SEMANTICS.md#with-or-without-an-application).
+// Timers, queued calls, sockets, gather, timeouts and close() work on the loop thread, and Qt
+// prints nothing about it.
 #include "palitratest.h"
 
 #include <palitra/palitra.h>

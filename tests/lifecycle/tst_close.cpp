@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// close(), the destructor, lazy start and a loop thread ended behind palitra's back:
-// DESIGN.md 3.12, 3.13 and section 5.
+// close(), the destructor, lazy start and a loop thread ended behind palitra's back
+// (docs/SEMANTICS.md#close, #lazy-start).
 #include <palitra/palitra.h>
 
 #include "palitratest.h"
@@ -156,56 +156,56 @@ class tst_Close : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    // --- 3.13 lazy start ------------------------------------------------------------------------
+    // --- lazy start ------------------------------------------------------------------------
     void lazyStart_data();
     void lazyStart();
 
     void threadAndContextAreNullAfterClose();
 
-    // --- 3.12 close() is idempotent and thread-safe ------------------------------------------
+    // --- close() is idempotent and thread-safe ------------------------------------------
     void closeTwice_data();
     void closeTwice();
 
     void closeFromFourThreadsAtOnce_data();
     void closeFromFourThreadsAtOnce();
 
-    // --- 3.12 after close(), run/gather throw RunnerClosedError ------------------------------
+    // --- after close(), run/gather throw RunnerClosedError ------------------------------
     void callsAfterCloseThrow_data();
     void callsAfterCloseThrow();
 
-    // --- 3.12 callers blocked at close() are released promptly -------------------------------
+    // --- callers blocked at close() are released promptly -------------------------------
     void blockedCallerReleasedPromptly_data();
     void blockedCallerReleasedPromptly();
 
-    // --- 3.12 queued-not-started work fails and is never invoked -----------------------------
+    // --- queued-not-started work fails and is never invoked -----------------------------
     void queuedWorkFailsAndIsNeverInvoked();
 
-    // --- 3.12 in-flight coroutines are asked to stop; well-behaved ones end in the grace ----
+    // --- in-flight coroutines are asked to stop; well-behaved ones end in the grace ----
     void wellBehavedCoroutinesFinishWithinGrace_data();
     void wellBehavedCoroutinesFinishWithinGrace();
 
-    // --- 3.12 ill-behaved coroutines are abandoned after the grace period, and counted -------
+    // --- ill-behaved coroutines are abandoned after the grace period, and counted -------
     void illBehavedCoroutinesAbandonedAfterGrace_data();
     void illBehavedCoroutinesAbandonedAfterGrace();
 
-    // --- 3.12 close() from the loop thread does not deadlock ---------------------------------
+    // --- close() from the loop thread does not deadlock ---------------------------------
     void closeFromLoopThread_data();
     void closeFromLoopThread();
 
-    // --- 3.12 the destructor calls close() -----------------------------------------------------
+    // --- the destructor calls close() -----------------------------------------------------
     void destructorCloses();
 
     void destroyingRunnerReleasesBlockedCaller_data();
     void destroyingRunnerReleasesBlockedCaller();
 
-    // --- 5 the loop thread ended behind palitra's back -----------------------------------------
+    // --- the loop thread ended behind palitra's back -----------------------------------------
     void loopEndedBehindBack_data();
     void loopEndedBehindBack();
 
     void callRacingLoopQuitNeverHangs();
 };
 
-// 3.13 lazy start ---------------------------------------------------------------------------------
+// lazy start ---------------------------------------------------------------------------------
 
 void tst_Close::lazyStart_data() {
     QTest::addColumn<LazyAction>("action");
@@ -280,7 +280,7 @@ void tst_Close::threadAndContextAreNullAfterClose() {
     QCOMPARE(threadsNamed("never-started"), 0);
 }
 
-// 3.12 close() is idempotent and thread-safe ------------------------------------------------------
+// close() is idempotent and thread-safe ------------------------------------------------------
 
 void tst_Close::closeTwice_data() {
     QTest::addColumn<bool>("start");
@@ -347,7 +347,7 @@ void tst_Close::closeFromFourThreadsAtOnce() {
     QVERIFY_THROWS_EXCEPTION(RunnerClosedError, runner.run([] { return answer(1); }));
 }
 
-// 3.12 after close(), run/gather throw RunnerClosedError ------------------------------------------
+// after close(), run/gather throw RunnerClosedError ------------------------------------------
 
 void tst_Close::callsAfterCloseThrow_data() {
     QTest::addColumn<ClosedCall>("call");
@@ -414,7 +414,7 @@ void tst_Close::callsAfterCloseThrow() {
     QVERIFY(!runner.isRunning());
 }
 
-// 3.12 callers blocked at close() are released promptly -------------------------------------------
+// callers blocked at close() are released promptly -------------------------------------------
 
 void tst_Close::blockedCallerReleasedPromptly_data() {
     addCallRows();
@@ -460,7 +460,7 @@ void tst_Close::blockedCallerReleasedPromptly() {
     QCOMPARE(messages.countContaining(QStringLiteral("abandoned")), 0);
 }
 
-// 3.12 queued-not-started work fails and is never invoked -----------------------------------------
+// queued-not-started work fails and is never invoked -----------------------------------------
 
 void tst_Close::queuedWorkFailsAndIsNeverInvoked() {
     constexpr int queuedCallers = 3;
@@ -517,7 +517,7 @@ void tst_Close::queuedWorkFailsAndIsNeverInvoked() {
     QCOMPARE(Counted::live(), 0);
 }
 
-// 3.12 in-flight coroutines are asked to stop; well-behaved ones end in the grace -----------------
+// in-flight coroutines are asked to stop; well-behaved ones end in the grace -----------------
 
 void tst_Close::wellBehavedCoroutinesFinishWithinGrace_data() {
     addCallRows();
@@ -551,7 +551,7 @@ void tst_Close::wellBehavedCoroutinesFinishWithinGrace() {
     QCOMPARE(Counted::live(), 0); // the runner has freed every copy of the callable
 }
 
-// 3.12 ill-behaved coroutines are abandoned after the grace period, and counted -------------------
+// ill-behaved coroutines are abandoned after the grace period, and counted -------------------
 
 void tst_Close::illBehavedCoroutinesAbandonedAfterGrace_data() {
     QTest::addColumn<int>("illBehavedCount");
@@ -591,7 +591,7 @@ void tst_Close::illBehavedCoroutinesAbandonedAfterGrace() {
     QVERIFY2(counted, qPrintable(warnings.join(QLatin1Char('\n'))));
 }
 
-// 3.12 close() from the loop thread does not deadlock ---------------------------------------------
+// close() from the loop thread does not deadlock ---------------------------------------------
 
 void tst_Close::closeFromLoopThread_data() {
     QTest::addColumn<bool>("fromCoroutine");
@@ -632,7 +632,7 @@ void tst_Close::closeFromLoopThread() {
     QTRY_COMPARE(threadsNamed("close-on-loop"), 0);
 }
 
-// 3.12 the destructor calls close() ---------------------------------------------------------------
+// the destructor calls close() ---------------------------------------------------------------
 
 void tst_Close::destructorCloses() {
     auto childDestroyed = std::make_shared<std::atomic<bool>>(false);
@@ -675,7 +675,7 @@ void tst_Close::destroyingRunnerReleasesBlockedCaller() {
     QCOMPARE(woke->load(), int(ByStop));
 }
 
-// 5 the loop thread ended behind palitra's back ---------------------------------------------------
+// the loop thread ended behind palitra's back ---------------------------------------------------
 
 void tst_Close::loopEndedBehindBack_data() {
     QTest::addColumn<bool>("viaThread");

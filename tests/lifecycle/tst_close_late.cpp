@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// DESIGN.md §3.12 after close() has given up: loop-side code that still runs later (a loop stuck
-// in synchronous work past the grace period, an abandoned coroutine resumed by another thread)
-// must not touch what close() released.
+// close() after it has given up (docs/SEMANTICS.md#grace-period): loop-side code that still runs
+// later (a loop stuck in synchronous work past the grace period, an abandoned coroutine resumed by
+// another thread) must not touch what close() released.
 #include <palitra/palitra.h>
 
 #include "palitratest.h"
@@ -46,11 +46,11 @@ class tst_CloseLate : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    // §3.12: the loop thread is busy in synchronous code longer than grace + 1 s, so close()
+    // the loop thread is busy in synchronous code longer than grace + 1 s, so close()
     // returns without joining it; when the work ends, the loop winds down without crashing.
     void loopStuckPastGraceWindsDownLater();
 
-    // §3.12: a coroutine abandoned at close() and later resumed by another thread ends without
+    // a coroutine abandoned at close() and later resumed by another thread ends without
     // touching its runner, even after the runner is destroyed.
     void abandonedCoroutineResumedElsewhereTouchesNothing_data();
     void abandonedCoroutineResumedElsewhereTouchesNothing();

@@ -133,7 +133,7 @@ class tst_Fork : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    // --- 5 a runner started in the parent fails fast in the child ---------------------------
+    // --- a runner started in the parent fails fast in the child ---------------------------
     void runnerStartedInParent_data();
     void runnerStartedInParent();
 
@@ -143,12 +143,12 @@ private Q_SLOTS:
     // main thread forks: no child may inherit one of them held.
     void globalRunnerLockedByParentThreadAtFork();
 
-    // --- 5 the error message's advice works: a new runner in the child ----------------------
+    // --- the error message's advice works: a new runner in the child ----------------------
     void newRunnerInChildWorks_data();
     void newRunnerInChildWorks();
 };
 
-// 5 a runner started in the parent fails fast in the child ----------------------------------------
+// a runner started in the parent fails fast in the child ----------------------------------------
 
 void tst_Fork::runnerStartedInParent_data() {
     QTest::addColumn<Call>("call");
@@ -255,7 +255,7 @@ void tst_Fork::globalRunnerLockedByParentThreadAtFork() {
     palitra::shutdownGlobalRunner();
 }
 
-// 5 the error message's advice works: a new runner in the child -----------------------------------
+// the error message's advice works: a new runner in the child -----------------------------------
 
 void tst_Fork::newRunnerInChildWorks_data() {
     QTest::addColumn<bool>("global");

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// gather(): DESIGN.md 3.7 and the gather details of section 5.
+// gather() (docs/SEMANTICS.md#gather, #gather-details).
 #include <palitra/palitra.h>
 
 #include "palitratest.h"
@@ -54,7 +54,7 @@ template<typename... Args>
 using OutcomesOf =
     decltype(std::declval<EventLoopThreadRunner &>().gatherOutcomes(std::declval<Args>()...));
 
-// Result types are part of the contract (DESIGN 2, 3.7, 5).
+// Result types are part of the contract (docs/SEMANTICS.md#results, #gather).
 static_assert(std::is_same_v<GatherOf<IntFn, VoidFn, UniqueFn, StringFn>,
                              std::tuple<int, std::monostate, std::unique_ptr<int>, QString>>);
 static_assert(std::is_same_v<GatherOf<IntFn, VoidFn, std::chrono::milliseconds>,
@@ -174,7 +174,7 @@ class tst_Gather : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    // --- 3.7 results in argument order (mixed, void -> monostate, move-only) ----------------
+    // --- results in argument order (mixed, void -> monostate, move-only) ----------------
     void variadicResultsInArgumentOrder();
 
     void variadicSingleCallable();
@@ -186,7 +186,7 @@ private Q_SLOTS:
 
     void rangeOfMoveOnlyCallables();
 
-    // --- 3.7 all started before the caller waits, running concurrently ---------------------
+    // --- all started before the caller waits, running concurrently ---------------------
     void allRunConcurrently_data();
     void allRunConcurrently();
 
@@ -194,13 +194,13 @@ private Q_SLOTS:
 
     void allInvokedOnTheLoopThread();
 
-    // --- 3.7 default mode: first failure thrown at once, siblings told to stop -------------
+    // --- default mode: first failure thrown at once, siblings told to stop -------------
     void firstFailureStopsSiblings_data();
     void firstFailureStopsSiblings();
 
     void failureBeforeFirstSuspensionStillStartsAndStopsOthers();
 
-    // --- 3.7 return-exceptions mode: gatherOutcomes() ---------------------------------------
+    // --- return-exceptions mode: gatherOutcomes() ---------------------------------------
     void outcomesHoldValueOrException();
 
     void outcomesOfARange();
@@ -210,39 +210,39 @@ private Q_SLOTS:
     void outcomesThrowOnlyTimeoutOrClosed_data();
     void outcomesThrowOnlyTimeoutOrClosed();
 
-    // --- 3.7 trailing timeout -----------------------------------------------------------------
+    // --- trailing timeout -----------------------------------------------------------------
     void trailingTimeoutStopsAll_data();
     void trailingTimeoutStopsAll();
 
     void trailingTimeoutNotReached();
 
-    // --- 3.7 / 5 empty gather: empty result at once, nothing started -------------------------
+    // --- empty gather: empty result at once, nothing started -------------------------
     void emptyGatherStartsNothing();
 
     void emptyVariadicGather();
 
     void emptyGatherOnAStartedRunner();
 
-    // --- 5 ranges: lvalue range / view copied, owning rvalue range moved ----------------------
+    // --- ranges: lvalue range / view copied, owning rvalue range moved ----------------------
     void rangeCallablesCopiedOrMoved_data();
     void rangeCallablesCopiedOrMoved();
 
-    // --- 5 results moved, never copied (both gather forms) -----------------------------------
+    // --- results moved, never copied (both gather forms) -----------------------------------
     void resultsMovedNeverCopied_data();
     void resultsMovedNeverCopied();
 
-    // --- 5 every callable checked before any is dispatched -----------------------------------
+    // --- every callable checked before any is dispatched -----------------------------------
     void emptyCallableRejectedBeforeAnyStarts_data();
     void emptyCallableRejectedBeforeAnyStarts();
 
     // --- scale ---------------------------------------------------------------------------------
     void largeGather();
 
-    // --- 2 the free functions use the global runner ---------------------------------------------
+    // --- the free functions use the global runner ---------------------------------------------
     void freeFunctions();
 };
 
-// 3.7 results in argument order (mixed, void -> monostate, move-only) -----------------------------
+// results in argument order (mixed, void -> monostate, move-only) -----------------------------
 
 void tst_Gather::variadicResultsInArgumentOrder() {
     EventLoopThreadRunner runner;
@@ -337,7 +337,7 @@ void tst_Gather::rangeOfMoveOnlyCallables() {
     QCOMPARE(runner.gather(std::move(fns)), (QList<int>{0, 1, 2, 3}));
 }
 
-// 3.7 all started before the caller waits, running concurrently -----------------------------------
+// all started before the caller waits, running concurrently -----------------------------------
 
 void tst_Gather::allRunConcurrently_data() {
     QTest::addColumn<bool>("range");
@@ -407,7 +407,7 @@ void tst_Gather::allInvokedOnTheLoopThread() {
     QVERIFY(a != caller);
 }
 
-// 3.7 default mode: first failure thrown at once, siblings told to stop ---------------------------
+// default mode: first failure thrown at once, siblings told to stop ---------------------------
 
 void tst_Gather::firstFailureStopsSiblings_data() {
     QTest::addColumn<bool>("range");
@@ -471,7 +471,7 @@ void tst_Gather::failureBeforeFirstSuspensionStillStartsAndStopsOthers() {
     QCOMPARE(invoked->load(), 1);
 }
 
-// 3.7 return-exceptions mode: gatherOutcomes() ----------------------------------------------------
+// return-exceptions mode: gatherOutcomes() ----------------------------------------------------
 
 void tst_Gather::outcomesHoldValueOrException() {
     EventLoopThreadRunner runner;
@@ -585,7 +585,7 @@ void tst_Gather::outcomesThrowOnlyTimeoutOrClosed() {
         QVERIFY_THROWS_EXCEPTION(palitra::RunnerClosedError, runner.gatherOutcomes(failing));
 }
 
-// 3.7 trailing timeout ----------------------------------------------------------------------------
+// trailing timeout ----------------------------------------------------------------------------
 
 void tst_Gather::trailingTimeoutStopsAll_data() {
     QTest::addColumn<bool>("range");
@@ -641,7 +641,7 @@ void tst_Gather::trailingTimeoutNotReached() {
              expectedValues(3));
 }
 
-// 3.7 / 5 empty gather: empty result at once, nothing started -------------------------------------
+// empty gather: empty result at once, nothing started -------------------------------------
 
 void tst_Gather::emptyGatherStartsNothing() {
     palitra::RunnerOptions options;
@@ -688,7 +688,7 @@ void tst_Gather::emptyGatherOnAStartedRunner() {
     QVERIFY(runner.isRunning());
 }
 
-// 5 ranges: lvalue range / view copied, owning rvalue range moved ---------------------------------
+// ranges: lvalue range / view copied, owning rvalue range moved ---------------------------------
 
 void tst_Gather::rangeCallablesCopiedOrMoved_data() {
     QTest::addColumn<PassedRange>("kind");
@@ -787,7 +787,7 @@ void tst_Gather::rangeCallablesCopiedOrMoved() {
     }
 }
 
-// 5 results moved, never copied (both gather forms) -----------------------------------------------
+// results moved, never copied (both gather forms) -----------------------------------------------
 
 void tst_Gather::resultsMovedNeverCopied_data() {
     QTest::addColumn<bool>("range");
@@ -837,7 +837,7 @@ void tst_Gather::resultsMovedNeverCopied() {
     QTRY_COMPARE_WITH_TIMEOUT(Counted::live(), 0, 5000);
 }
 
-// 5 every callable checked before any is dispatched -----------------------------------------------
+// every callable checked before any is dispatched -----------------------------------------------
 
 void tst_Gather::emptyCallableRejectedBeforeAnyStarts_data() {
     QTest::addColumn<EmptyCallable>("kind");
@@ -936,7 +936,7 @@ void tst_Gather::largeGather() {
     QCOMPARE(outcomes.last().value(), n - 1);
 }
 
-// 2 the free functions use the global runner ------------------------------------------------------
+// the free functions use the global runner ------------------------------------------------------
 
 void tst_Gather::freeFunctions() {
     const auto [a, b] =

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The global runner (DESIGN.md 3.14), many threads at once (3.9, and the close/shutdown races
-// of section 5) and the logging category (3.17).
+// The global runner, many threads at once (with the close/shutdown races) and the logging
+// category (docs/SEMANTICS.md#global-runner, #threads, #observability).
 #include <palitra/palitra.h>
 
 #include "palitratest.h"
@@ -175,7 +175,7 @@ class tst_Global : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    // --- 3.14 created on first use, exactly once ------------------------------------------------
+    // --- created on first use, exactly once ------------------------------------------------
     void notAliveBeforeFirstUse();
 
     void createdOnceWhenThreadsRace();
@@ -185,16 +185,16 @@ private Q_SLOTS:
     void shutdownFromManyThreadsAtOnce_data();
     void shutdownFromManyThreadsAtOnce();
 
-    // --- 5 a call racing shutdownGlobalRunner() gets its value or RunnerClosedError -----------
+    // --- a call racing shutdownGlobalRunner() gets its value or RunnerClosedError -----------
     void callRacingShutdown_data();
     void callRacingShutdown();
 
-    // --- 3.9 many threads call run/gather/close at once: every call ends, nothing lost ---------
+    // --- many threads call run/gather/close at once: every call ends, nothing lost ---------
     void manyThreadsOnOneRunner();
 
     void manyThreadsOnGlobalRunner();
 
-    // --- 3.17 logging category "palitra": warnings on, debug off by default --------------------
+    // --- logging category "palitra": warnings on, debug off by default --------------------
     void loggingCategory();
 
     void lifecycleDebugMessagesWhenEnabled();
@@ -202,7 +202,7 @@ private Q_SLOTS:
     void cleanupTestCase();
 };
 
-// 3.14 created on first use, exactly once ---------------------------------------------------------
+// created on first use, exactly once ---------------------------------------------------------
 
 void tst_Global::notAliveBeforeFirstUse() {
     // Runs first: nothing in this process has used the global runner yet.
@@ -310,7 +310,7 @@ void tst_Global::shutdownFromManyThreadsAtOnce() {
     palitra::shutdownGlobalRunner();
 }
 
-// 5 a call racing shutdownGlobalRunner() gets its value or RunnerClosedError ----------------------
+// a call racing shutdownGlobalRunner() gets its value or RunnerClosedError ----------------------
 
 void tst_Global::callRacingShutdown_data() {
     QTest::addColumn<bool>("suspends");
@@ -353,7 +353,7 @@ void tst_Global::callRacingShutdown() {
     palitra::shutdownGlobalRunner();
 }
 
-// 3.9 many threads call run/gather/close at once: every call ends, nothing lost -------------------
+// many threads call run/gather/close at once: every call ends, nothing lost -------------------
 
 void tst_Global::manyThreadsOnOneRunner() {
     constexpr int threadCount = 8;
@@ -427,7 +427,7 @@ void tst_Global::manyThreadsOnGlobalRunner() {
     QVERIFY(!palitra::isRunnerAlive());
 }
 
-// 3.17 logging category "palitra": warnings on, debug off by default ------------------------------
+// logging category "palitra": warnings on, debug off by default ------------------------------
 
 void tst_Global::loggingCategory() {
     if (qEnvironmentVariableIsSet("QT_LOGGING_RULES") ||

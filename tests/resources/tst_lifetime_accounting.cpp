@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 //
-// Lifetime accounting (DESIGN.md §3.6, §3.12): whatever way a call ends — value, exception,
-// timeout, close, DeadlockError, invalid argument — every object palitra was given or produced
-// (callables, their captures, results, coroutine locals) is destroyed once the coroutines have
-// ended: constructions == destructions. The one deliberate exception is a coroutine abandoned at
-// close (it ignored its stop request past the grace period): it is counted, reported with a
+// Lifetime accounting (docs/SEMANTICS.md#timeouts, #close): whatever way a call ends — value,
+// exception, timeout, close, DeadlockError, invalid argument — every object palitra was given or
+// produced (callables, their captures, results, coroutine locals) is destroyed once the coroutines
+// have ended: constructions == destructions. The one deliberate exception is a coroutine abandoned
+// at close (it ignored its stop request past the grace period): it is counted, reported with a
 // qCWarning in category "palitra", and its frame is leaked on purpose.
 #include <palitra/palitra.h>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
-// Exceptions from the user's own types (DESIGN.md §3.5, §5): a result whose move throws, a result
-// whose copy throws, a callable whose copy or move throws, a callable that throws instead of
+// Exceptions from the user's own types (docs/SEMANTICS.md#errors): a result whose move throws, a
+// result whose copy throws, a callable whose copy or move throws, a callable that throws instead of
 // returning a Task. Each ends with that exception in the caller, nothing escapes into the Qt event
 // loop (Qt would print "Qt has caught an exception thrown from an event handler" and terminate),
 // no object is leaked, and the runner serves the next call.

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// DESIGN.md §3.3 and §3.11 with real network objects: a QNetworkAccessManager that outlives a
-// call, and a request that a timeout aborts through palitra::abortOnStop().
-// QNetworkAccessManager runs its own plain thread, so these tests need an application object.
+// State survives and cooperative stop (docs/SEMANTICS.md) with real network objects: a
+// QNetworkAccessManager that outlives a call, and a request that a timeout aborts through
+// palitra::abortOnStop(). QNetworkAccessManager runs its own plain thread, so these tests need an
+// application object.
 #include <palitra/palitra.h>
 
 #include "palitratest.h"
@@ -71,15 +72,15 @@ class tst_Network : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    // §3.3 State survives
+    // State survives
     void networkAccessManagerSurvivesBetweenCalls();
 
-    // §3.6 + §3.11 Timeout aborts a pending request
+    // Timeout aborts a pending request
     void timeoutAbortsPendingRequest_data();
     void timeoutAbortsPendingRequest();
 };
 
-// §3.3 State survives --------------------------------------------------------------------------
+// State survives --------------------------------------------------------------------------
 
 void tst_Network::networkAccessManagerSurvivesBetweenCalls() {
     EventLoopThreadRunner runner;
@@ -128,7 +129,7 @@ void tst_Network::networkAccessManagerSurvivesBetweenCalls() {
     QVERIFY(!server);
 }
 
-// §3.6 + §3.11 Timeout aborts a pending request ------------------------------------------------
+// Timeout aborts a pending request ------------------------------------------------
 
 void tst_Network::timeoutAbortsPendingRequest_data() {
     QTest::addColumn<AwaitWith>("awaitWith");

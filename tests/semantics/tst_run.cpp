@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// DESIGN.md §3.1–3.6, 3.8, 3.10 and §5 for EventLoopThreadRunner::run().
+// EventLoopThreadRunner::run() (docs/SEMANTICS.md): where code runs, no re-entrancy, state,
+// results, errors, timeouts, no self-deadlock, bad input, and the decided details of each.
 #include <palitra/palitra.h>
 
 #include "palitratest.h"
@@ -173,16 +174,16 @@ class tst_Run : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    // §3.1 Where it runs
+    // Where it runs
     void invokedAndResumedOnLoopThread();
 
-    // §3.2 No re-entrancy
+    // No re-entrancy
     void callerEventsWaitUntilRunReturns();
 
-    // §3.3 State survives
+    // State survives
     void loopObjectsSurviveBetweenCalls();
 
-    // §3.4 Results
+    // Results
     void valueResult_data();
     void valueResult();
     void moveOnlyResult_data();
@@ -192,12 +193,12 @@ private Q_SLOTS:
     void resultIsMovedNeverCopied_data();
     void resultIsMovedNeverCopied();
 
-    // §3.5 Errors
+    // Errors
     void exceptionKeepsDynamicType_data();
     void exceptionKeepsDynamicType();
     void exceptionFromCallableItself();
 
-    // §3.6 Timeout
+    // Timeout
     void timeoutThrowsPromptly_data();
     void timeoutThrowsPromptly();
     void nonPositiveTimeoutFailsAtOnce_data();
@@ -211,19 +212,19 @@ private Q_SLOTS:
     void lateExceptionDropped();
     void timeoutHoldsWhileLoopIsBlocked();
 
-    // §3.8 No self-deadlock (and §5: another runner may be called from a loop thread)
+    // No self-deadlock (another runner may be called from a loop thread)
     void runFromCoroutineIsDeadlockError_data();
     void runFromCoroutineIsDeadlockError();
     void runFromLoopSlotIsDeadlockError_data();
     void runFromLoopSlotIsDeadlockError();
     void otherRunnerFromLoopThread();
 
-    // §3.10 Bad input (runtime part)
+    // Bad input (runtime part)
     void emptyCallableIsInvalid_data();
     void emptyCallableIsInvalid();
     void functionPointerWorks();
 
-    // §5 thread() / context() / RunnerOptions::threadName
+    // thread() / context() / RunnerOptions::threadName
     void threadAndContextStartLazily();
     void threadAndContextNullAfterClose_data();
     void threadAndContextNullAfterClose();
@@ -232,7 +233,7 @@ private Q_SLOTS:
     void spinBeforeBlockingKeepsSemantics();
 };
 
-// §3.1 Where it runs ---------------------------------------------------------------------------
+// Where it runs ---------------------------------------------------------------------------
 
 void tst_Run::invokedAndResumedOnLoopThread() {
     EventLoopThreadRunner runner;
@@ -252,7 +253,7 @@ void tst_Run::invokedAndResumedOnLoopThread() {
     QCOMPARE(where.afterPalitraSleep.load(), loop);
 }
 
-// §3.2 No re-entrancy --------------------------------------------------------------------------
+// No re-entrancy --------------------------------------------------------------------------
 
 void tst_Run::callerEventsWaitUntilRunReturns() {
     EventLoopThreadRunner runner;
@@ -283,7 +284,7 @@ void tst_Run::callerEventsWaitUntilRunReturns() {
     QTRY_VERIFY(queuedSlotRan);
 }
 
-// §3.3 State survives --------------------------------------------------------------------------
+// State survives --------------------------------------------------------------------------
 
 void tst_Run::loopObjectsSurviveBetweenCalls() {
     EventLoopThreadRunner runner;
@@ -323,7 +324,7 @@ void tst_Run::loopObjectsSurviveBetweenCalls() {
     QVERIFY(!timer);
 }
 
-// §3.4 Results ---------------------------------------------------------------------------------
+// Results ---------------------------------------------------------------------------------
 
 void tst_Run::valueResult_data() {
     QTest::addColumn<bool>("suspendFirst");
@@ -391,7 +392,7 @@ void tst_Run::resultIsMovedNeverCopied() {
     QTRY_COMPARE(Counted::live(), 0);
 }
 
-// §3.5 Errors ----------------------------------------------------------------------------------
+// Errors ----------------------------------------------------------------------------------
 
 void tst_Run::exceptionKeepsDynamicType_data() {
     QTest::addColumn<Thrown>("kind");
@@ -452,7 +453,7 @@ void tst_Run::exceptionFromCallableItself() {
     QCOMPARE(runner.run(fortyTwo), 42);
 }
 
-// §3.6 Timeout ---------------------------------------------------------------------------------
+// Timeout ---------------------------------------------------------------------------------
 
 void tst_Run::timeoutThrowsPromptly_data() {
     QTest::addColumn<int>("timeoutMs");
@@ -747,7 +748,7 @@ void tst_Run::timeoutHoldsWhileLoopIsBlocked() {
     QCOMPARE(Counted::live(), 0);
 }
 
-// §3.8 No self-deadlock ------------------------------------------------------------------------
+// No self-deadlock ------------------------------------------------------------------------
 
 static void addDeadlockApis() {
     QTest::addColumn<Api>("api");
@@ -837,7 +838,8 @@ void tst_Run::otherRunnerFromLoopThread() {
     std::atomic<QThread *> ranOn{nullptr};
     const auto [viaRun, viaGather] = a.run(
         [&]() -> QCoro::Task<std::pair<int, int>> {
-            // Blocks A's loop while B works: allowed, the user's choice (§5).
+            // Blocks A's loop while B works: allowed, the user's choice
+            // (docs/SEMANTICS.md#no-self-deadlock).
             const int r = b.run([&]() -> QCoro::Task<int> {
                 ranOn = QThread::currentThread();
                 co_await palitra::sleepFor(1ms, std::stop_token{});
@@ -852,7 +854,7 @@ void tst_Run::otherRunnerFromLoopThread() {
     QCOMPARE(ranOn.load(), bThread);
 }
 
-// §3.10 Bad input (runtime part) ---------------------------------------------------------------
+// Bad input (runtime part) ---------------------------------------------------------------
 
 void tst_Run::emptyCallableIsInvalid_data() {
     QTest::addColumn<Empty>("which");
@@ -893,7 +895,7 @@ void tst_Run::functionPointerWorks() {
     QCOMPARE(runner.run(function), 42);
 }
 
-// §5 thread() / context() / RunnerOptions::threadName -----------------------------------------
+// thread() / context() / RunnerOptions::threadName -----------------------------------------
 
 void tst_Run::threadAndContextStartLazily() {
     {

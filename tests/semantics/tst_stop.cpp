@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// DESIGN.md §3.11 cooperative stop: currentStopToken(), sleepFor(), awaitSignal(), StopGuard and
-// abortOnStop().
+// Cooperative stop (docs/SEMANTICS.md#cooperative-stop): currentStopToken(), sleepFor(),
+// awaitSignal(), StopGuard and abortOnStop().
 #include <palitra/palitra.h>
 
 #include "palitratest.h"
@@ -54,18 +54,18 @@ class tst_Stop : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    // §3.11 currentStopToken()
+    // currentStopToken()
     void tokenInsideCallable();
     void tokenOutsideCallable();
     void eachCallHasItsOwnToken();
     void siblingFailureRequestsStop();
 
-    // §3.11 sleepFor(): wakes early on stop
+    // sleepFor(): wakes early on stop
     void sleepFor_data();
     void sleepFor();
     void sleepForWokenByTimeout();
 
-    // §3.11 awaitSignal(): resumes on the loop thread
+    // awaitSignal(): resumes on the loop thread
     void awaitSignal_data();
     void awaitSignal();
     void awaitSignalNulloptOnStop();
@@ -73,7 +73,7 @@ private Q_SLOTS:
     void awaitSignalEmissionQueuedBehindStop();
     void awaitSignalSecondQueuedEmissionIgnored();
 
-    // §3.11 StopGuard / abortOnStop(): the action runs on the target's thread
+    // StopGuard / abortOnStop(): the action runs on the target's thread
     void stopGuardPostsToTargetThread();
     void stopGuardAlreadyRequestedPostsAtOnce();
     void stopGuardDestroyedNeverRuns();
@@ -83,7 +83,7 @@ private Q_SLOTS:
     void stopCallbackOnTimeoutPostsToLoop();
 };
 
-// §3.11 currentStopToken() ---------------------------------------------------------------------
+// currentStopToken() ---------------------------------------------------------------------
 
 void tst_Stop::tokenInsideCallable() {
     EventLoopThreadRunner runner;
@@ -174,7 +174,7 @@ void tst_Stop::siblingFailureRequestsStop() {
     QCOMPARE(siblingSleptFully.load(), 0); // woken by the stop request, not by its 30 s
 }
 
-// §3.11 sleepFor() -----------------------------------------------------------------------------
+// sleepFor() -----------------------------------------------------------------------------
 
 void tst_Stop::sleepFor_data() {
     QTest::addColumn<StopState>("state");
@@ -252,7 +252,7 @@ void tst_Stop::sleepForWokenByTimeout() {
     QCOMPARE(resumedOn.load(), runner.thread()); // the stop came from this thread, not the loop
 }
 
-// §3.11 awaitSignal() --------------------------------------------------------------------------
+// awaitSignal() --------------------------------------------------------------------------
 
 void tst_Stop::awaitSignal_data() {
     QTest::addColumn<QString>("emitter");
@@ -424,7 +424,7 @@ void tst_Stop::awaitSignalSecondQueuedEmissionIgnored() {
                  42);
 }
 
-// §3.11 StopGuard / abortOnStop() --------------------------------------------------------------
+// StopGuard / abortOnStop() --------------------------------------------------------------
 
 void tst_Stop::stopGuardPostsToTargetThread() {
     QObject target; // on this thread
