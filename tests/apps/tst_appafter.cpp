@@ -60,7 +60,7 @@ public:
         : m_argc(argc), m_argv(argv), m_runner(std::move(runner)) {}
 
 private Q_SLOTS:
-    void init() { m_messages.emplace(); }
+    void init();
     void cleanup();
     void cleanupTestCase();
 
@@ -78,6 +78,10 @@ private:
     std::unique_ptr<palitra::EventLoopThreadRunner> m_runner;
     std::unique_ptr<QCoreApplication> m_app;
 };
+
+void tst_AppAfter::init() {
+    m_messages.emplace();
+}
 
 void tst_AppAfter::cleanup() {
     const auto closeLog = qScopeGuard([this] { m_messages.reset(); });

@@ -45,7 +45,7 @@ class tst_AppDestroyed : public QObject {
     std::optional<MessageLog> m_messages;
 
 private Q_SLOTS:
-    void init() { m_messages.emplace(); }
+    void init();
     void cleanup();
 
     // An explicit runner outlives the application
@@ -58,6 +58,10 @@ private Q_SLOTS:
     void globalRunnerReleasesBlockedCallerWhenApplicationDies();
     void explicitShutdownThenApplicationDies();
 };
+
+void tst_AppDestroyed::init() {
+    m_messages.emplace();
+}
 
 void tst_AppDestroyed::cleanup() {
     const auto closeLog = qScopeGuard([this] { m_messages.reset(); });

@@ -71,7 +71,7 @@ public:
     explicit tst_GuiApp(palitra::EventLoopThreadRunner *early) : m_early(early) {}
 
 private Q_SLOTS:
-    void init() { m_messages.emplace(); }
+    void init();
     void cleanup();
 
     // Beside the application
@@ -89,6 +89,10 @@ private Q_SLOTS:
 private:
     palitra::EventLoopThreadRunner *m_early;
 };
+
+void tst_GuiApp::init() {
+    m_messages.emplace();
+}
 
 void tst_GuiApp::cleanup() {
     const auto closeLog = qScopeGuard([this] { m_messages.reset(); });
