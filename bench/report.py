@@ -181,7 +181,7 @@ def section(rows, py, title, out, targets):
                        f"{fmt_time(row['min'])} – {fmt_time(row['max'])} |")
         out.append("")
 
-    # Targets: medians of this run.
+    # Targets (docs/BENCHMARKS.md#targets): medians of this run.
     def m(prefix, counter=None):
         row = find(rows, prefix)
         if row is None:

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: MIT
-// DESIGN 3.15: a runner used before any application exists keeps working while a
+// A runner used before any application exists keeps working while a
 // QCoreApplication is created, lives and is destroyed, and after it is gone. The global runner
 // too: it is shut down with the application and comes back fresh on the next call.
 //
 // A custom main(): the first phase runs before Qt Test (and before any application), the
 // application is created and destroyed by the test slots themselves.
-#include "messagelog.h"
-#include "testhelpers.h"
+#include "palitratest.h"
 
 #include <palitra/palitra.h>
 
 #include <QCoreApplication>
+#include <QScopeGuard>
 #include <QTest>
 #include <QThread>
 #include <QTimer>
@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <latch>
 #include <memory>
+#include <optional>
 
 using namespace std::chrono_literals;
 using palitra::test::MessageLog;
@@ -51,6 +52,8 @@ bool exercise(palitra::EventLoopThreadRunner &runner) {
 
 class tst_AppAfter : public QObject {
     Q_OBJECT
+    // What Qt and palitra print during one test function, from init() to cleanup().
+    std::optional<MessageLog> m_messages;
 
 public:
     tst_AppAfter(int &argc, char **argv, std::unique_ptr<palitra::EventLoopThreadRunner> runner)
@@ -58,7 +61,7 @@ public:
 
 private Q_SLOTS:
     void initTestCase();
-    void init() { MessageLog::clear(); }
+    void init();
     void cleanup();
     void cleanupTestCase();
 
@@ -84,9 +87,14 @@ void tst_AppAfter::initTestCase() {
 #endif
 }
 
+void tst_AppAfter::init() {
+    m_messages.emplace();
+}
+
 void tst_AppAfter::cleanup() {
-    QCOMPARE(MessageLog::containing(QStringLiteral("Cannot be used without")), QStringList());
-    QCOMPARE(MessageLog::foreignWarnings(), QStringList());
+    const auto closeLog = qScopeGuard([this] { m_messages.reset(); });
+    QCOMPARE(m_messages->containing(QStringLiteral("Cannot be used without")), QStringList());
+    QCOMPARE(m_messages->foreignWarnings(), QStringList());
 }
 
 void tst_AppAfter::cleanupTestCase() {
@@ -156,7 +164,7 @@ void tst_AppAfter::worksAfterApplication() {
 }
 
 int main(int argc, char **argv) {
-    MessageLog::install();
+    MessageLog::install(); // from the start: before any runner or application
     // Phase one, before any application: an explicit runner and the global one, both started.
     auto runner = std::make_unique<palitra::EventLoopThreadRunner>();
 #if PALITRA_USES_QT_PRIVATE // else initTestCase() skips

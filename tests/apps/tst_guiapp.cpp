@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
-// DESIGN 1/3.2/3.15: palitra beside a QGuiApplication (this file as tst_guiapp) or a QApplication
-// (the same file as tst_widgetsapp, built with Qt6::Widgets). A run() from a slot of the GUI
-// thread blocks without re-entering the GUI event loop: the GUI thread's timers, posted calls
-// and (for widgets) button clicks wait until it returns.
+// No re-entrancy, with an application (docs/SEMANTICS.md): palitra beside a QGuiApplication (this
+// file as tst_guiapp) or a QApplication (the same file as tst_widgetsapp, built with Qt6::Widgets).
+// A run() from a slot of the GUI thread blocks without re-entering the GUI event loop: the GUI
+// thread's timers, posted calls and (for widgets) button clicks wait until it returns.
 //
 // A custom main(): an explicit runner is started before the application exists and is used
 // again after the application is gone.
-#include "messagelog.h"
-#include "testhelpers.h"
+#include "palitratest.h"
 
 #include <palitra/palitra.h>
 
 #include <QGuiApplication>
+#include <QScopeGuard>
 #include <QTest>
 #include <QThread>
 #include <QTimer>
@@ -64,12 +64,14 @@ protected:
 
 class tst_GuiApp : public QObject {
     Q_OBJECT
+    // What Qt and palitra print during one test function, from init() to cleanup().
+    std::optional<MessageLog> m_messages;
 
 public:
     explicit tst_GuiApp(palitra::EventLoopThreadRunner *early) : m_early(early) {}
 
 private Q_SLOTS:
-    void init() { MessageLog::clear(); }
+    void init();
     void cleanup();
 
     // Beside the application
@@ -88,9 +90,14 @@ private:
     palitra::EventLoopThreadRunner *m_early;
 };
 
+void tst_GuiApp::init() {
+    m_messages.emplace();
+}
+
 void tst_GuiApp::cleanup() {
-    QCOMPARE(MessageLog::containing(QStringLiteral("Cannot be used without")), QStringList());
-    QCOMPARE(MessageLog::foreignWarnings(), QStringList());
+    const auto closeLog = qScopeGuard([this] { m_messages.reset(); });
+    QCOMPARE(m_messages->containing(QStringLiteral("Cannot be used without")), QStringList());
+    QCOMPARE(m_messages->foreignWarnings(), QStringList());
 }
 
 // ---- Beside the application ----
@@ -210,7 +217,7 @@ void tst_GuiApp::runFromButtonClickDoesNotReenter() {
 int main(int argc, char **argv) {
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
-    MessageLog::install();
+    const MessageLog messages; // from the start: before any runner or application
 
     // Started before the application exists...
     auto early = std::make_unique<palitra::EventLoopThreadRunner>();
@@ -245,7 +252,7 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "FAIL: runner after the application: %s\n", e.what());
         status = 1;
     }
-    if (!MessageLog::containing(QStringLiteral("Cannot be used without")).isEmpty()) {
+    if (!messages.containing(QStringLiteral("Cannot be used without")).isEmpty()) {
         std::fputs("FAIL: Qt complained about an event loop without application\n", stderr);
         status = 1;
     }

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
-// DESIGN 3.15: palitra with no QCoreApplication at all. Timers, queued calls, sockets, gather,
-// timeouts and close() work on the loop thread, and Qt prints nothing about it.
-#include "messagelog.h"
-#include "testhelpers.h"
+// palitra with no QCoreApplication at all (docs/SEMANTICS.md#with-or-without-an-application).
+// Timers, queued calls, sockets, gather, timeouts and close() work on the loop thread, and Qt
+// prints nothing about it.
+#include "palitratest.h"
 
 #include <palitra/palitra.h>
 
 #include <QCoreApplication>
 #include <QHostAddress>
 #include <QMetaObject>
+#include <QScopeGuard>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
@@ -19,7 +20,9 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <latch>
+#include <optional>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -30,6 +33,11 @@ namespace {} // namespace
 
 class tst_NoApp : public QObject {
     Q_OBJECT
+    // What Qt and palitra print during one test function, from init() to cleanup().
+    std::optional<MessageLog> m_messages;
+    // Without an application, Qt drops what it cannot deliver: a broken loop thread shows up as
+    // a call or a wait that never ends. The watchdog turns that into a failure of the case.
+    std::optional<palitra::test::Watchdog> m_watchdog;
 
 private Q_SLOTS:
     void initTestCase();
@@ -59,7 +67,6 @@ private:
 };
 
 void tst_NoApp::initTestCase() {
-    MessageLog::install();
     verifyNoApplication();
 #if !defined(PALITRA_TEST_HAVE_DAEMON_THREAD)
     // Fallback build (no QDaemonThread): calls fail fast with a clear palitra::Error instead.
@@ -70,20 +77,24 @@ void tst_NoApp::initTestCase() {
 }
 
 void tst_NoApp::init() {
-    MessageLog::clear();
+    m_messages.emplace();
+    m_watchdog.emplace(60s, QTest::currentTestFunction());
 }
 
 void tst_NoApp::cleanup() {
+    const auto closeLog = qScopeGuard([this] { m_messages.reset(); });
+    m_watchdog.reset();
     verifyNoApplication();
-    QCOMPARE(MessageLog::containing(QStringLiteral("Cannot be used without")), QStringList());
-    QCOMPARE(MessageLog::containing(QStringLiteral("QApplication")), QStringList());
-    QCOMPARE(MessageLog::foreignWarnings(), QStringList());
+    QCOMPARE(m_messages->containing(QStringLiteral("Cannot be used without")), QStringList());
+    QCOMPARE(m_messages->containing(QStringLiteral("QApplication")), QStringList());
+    QCOMPARE(m_messages->foreignWarnings(), QStringList());
 }
 
 void tst_NoApp::cleanupTestCase() {
+    const MessageLog messages;
     palitra::shutdownGlobalRunner();
     QVERIFY(!palitra::isRunnerAlive());
-    QCOMPARE(MessageLog::foreignWarnings(), QStringList());
+    QCOMPARE(messages.foreignWarnings(), QStringList());
 }
 
 // ---- The loop thread delivers events with no application ----
@@ -111,34 +122,35 @@ void tst_NoApp::runAwaitsSleepFor() {
 }
 
 void tst_NoApp::queuedCallsReachTheContext() {
+    std::promise<QThread *> ranOn; // outlives the runner, which may still call it late
+    std::future<QThread *> result = ranOn.get_future();
     palitra::EventLoopThreadRunner runner;
     QObject *context = runner.context();
     QVERIFY(context);
-    std::latch done(1);
-    QThread *ranOn = nullptr;
     QVERIFY(QMetaObject::invokeMethod(
-        context,
-        [&] {
-            ranOn = QThread::currentThread();
-            done.count_down();
-        },
-        Qt::QueuedConnection));
-    done.wait();
-    QCOMPARE(ranOn, runner.thread());
+        context, [&] { ranOn.set_value(QThread::currentThread()); }, Qt::QueuedConnection));
+    // A call that Qt dropped never comes: fail instead of waiting forever.
+    QCOMPARE(result.wait_for(30s), std::future_status::ready);
+    QCOMPARE(result.get(), runner.thread());
 }
 
 void tst_NoApp::timerOnContextFires() {
     // A timer started on the loop thread, from a posted call. (A non-zero QTimer::singleShot made
     // on this thread would need this thread's event dispatcher, which does not exist without an
     // application: a Qt limit, not palitra's.)
+    std::promise<void> queued; // these outlive the runner, which may still call them late
+    std::promise<void> timer;
+    std::future<void> queuedRan = queued.get_future();
+    std::future<void> timerFired = timer.get_future();
     palitra::EventLoopThreadRunner runner;
-    std::latch fired(2);
     QObject *context = runner.context();
-    QTimer::singleShot(0, context, [&] { fired.count_down(); }); // a queued call
+    QTimer::singleShot(0, context, [&] { queued.set_value(); }); // a queued call
     QMetaObject::invokeMethod(
-        context, [&] { QTimer::singleShot(5ms, context, [&] { fired.count_down(); }); },
+        context, [&] { QTimer::singleShot(5ms, context, [&] { timer.set_value(); }); },
         Qt::QueuedConnection);
-    fired.wait();
+    // An event that Qt dropped never comes: fail instead of waiting forever.
+    QCOMPARE(queuedRan.wait_for(30s), std::future_status::ready);
+    QCOMPARE(timerFired.wait_for(30s), std::future_status::ready);
 }
 
 void tst_NoApp::socketsWork() {
@@ -190,19 +202,29 @@ void tst_NoApp::gatherRange() {
 }
 
 void tst_NoApp::timeoutThenRunnerStillWorks() {
+    std::promise<bool> stopped; // outlives the runner and the coroutine
+    std::future<bool> sleptFully = stopped.get_future();
+    std::atomic<bool> started{false};
     palitra::EventLoopThreadRunner runner;
     palitra::test::startLoop(runner);
-    std::latch stopped(1);
-    QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError, runner.run(
-                                                        [&]() -> QCoro::Task<> {
-                                                            const auto stop =
-                                                                palitra::currentStopToken();
-                                                            co_await palitra::sleepFor(1h, stop);
-                                                            stopped.count_down();
-                                                        },
-                                                        50ms));
-    // The stop request reached the coroutine through the loop (a posted wake-up).
-    stopped.wait();
+    // A call whose timeout passes while it is queued (a loaded machine) is never started: then
+    // call again. Calls start in order, so after the plain call that follows each attempt, that
+    // attempt has started or never will; at most one starts.
+    do {
+        QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,
+                                 runner.run(
+                                     [&]() -> QCoro::Task<> {
+                                         const auto stop = palitra::currentStopToken();
+                                         started = true;
+                                         stopped.set_value(co_await palitra::sleepFor(1h, stop));
+                                     },
+                                     50ms));
+        QCOMPARE(runner.run([]() -> QCoro::Task<int> { co_return 1; }), 1);
+    } while (!started);
+    // The stop request reached the coroutine through the loop (a posted wake-up); a wake-up
+    // that Qt dropped would leave it asleep for an hour: fail instead of waiting.
+    QCOMPARE(sleptFully.wait_for(30s), std::future_status::ready);
+    QCOMPARE(sleptFully.get(), false);
     QCOMPARE(runner.run([] { return timerThenValue(7, 10ms); }), 7);
 }
 
@@ -258,7 +280,7 @@ void tst_NoApp::closeAbandonsSuspendedCoroutine() {
     } while (!started);
     runner.close();
     QVERIFY(!runner.isRunning());
-    QCOMPARE(MessageLog::containing(QStringLiteral("abandoned")).size(), 1);
+    QCOMPARE(m_messages->containing(QStringLiteral("abandoned")).size(), 1);
 }
 
 // ---- The global runner ----

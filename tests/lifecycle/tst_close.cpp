@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
-// close(), the destructor, lazy start and a loop thread ended behind palitra's back:
-// DESIGN.md 3.12, 3.13 and section 5.
+// close(), the destructor, lazy start and a loop thread ended behind palitra's back
+// (docs/SEMANTICS.md#close, #lazy-start).
 #include <palitra/palitra.h>
 
-#include "lifecycle_helpers.h"
-#include "testhelpers.h"
+#include "palitratest.h"
 
 #include <QMetaObject>
 #include <QObject>
@@ -29,10 +28,10 @@ using palitra::RunnerClosedError;
 using palitra::RunnerOptions;
 using palitra::test::Clock;
 using palitra::test::Counted;
+using palitra::test::elapsedSince;
 using palitra::test::JoiningThread;
 using palitra::test::LeakOnPurpose;
-using palitra::test::msSince;
-using palitra::test::PalitraMessages;
+using palitra::test::MessageLog;
 using palitra::test::threadsNamed;
 
 namespace {
@@ -63,7 +62,7 @@ QCoro::Task<int> ignoreStop(std::shared_ptr<std::latch> started) {
 
 IntFn illBehaved(std::shared_ptr<std::latch> started) {
     return [started] {
-        const LeakOnPurpose leak; // the frame is abandoned on purpose (DESIGN 3.12)
+        const LeakOnPurpose leak; // the frame is abandoned on purpose (docs/SEMANTICS.md#close)
         return ignoreStop(started);
     };
 }
@@ -98,558 +97,665 @@ std::future<Ended> callAsync(F f) {
     });
 }
 
-// Which call a data row makes.
-enum Call : int { Run, RunWithTimeout, GatherVariadic, GatherRange, GatherOutcomesRange };
+// What a lazyStart row does to a fresh runner.
+enum class LazyAction { ConstructOnly, EmptyGather, IsRunning, Thread, Context, Run, Gather };
+// The state a runner is in when four threads close it.
+enum class RunnerState { NeverStarted, Idle, InFlight };
+// Which call a row of callsAfterCloseThrow makes on a closed runner.
+enum class ClosedCall {
+    Run,
+    RunWithTimeout,
+    GatherVariadic,
+    GatherRange,
+    GatherOutcomesVariadic,
+    GatherOutcomesRange,
+    GatherVariadicWithTimeout,
+    EmptyGatherRange,
+};
 
-void makeCall(EventLoopThreadRunner &runner, int call, const IntFn &fn) {
+// Which call a data row makes.
+enum class Call { Run, RunWithTimeout, GatherVariadic, GatherRange, GatherOutcomesRange };
+
+void makeCall(EventLoopThreadRunner &runner, Call call, const IntFn &fn) {
     switch (call) {
-    case Run:
+    case Call::Run:
         runner.run(fn);
         break;
-    case RunWithTimeout:
+    case Call::RunWithTimeout:
         runner.run(fn, 1h);
         break;
-    case GatherVariadic:
+    case Call::GatherVariadic:
         runner.gather(fn, [] { return answer(1); });
         break;
-    case GatherRange:
+    case Call::GatherRange:
         runner.gather(std::vector<IntFn>{fn, [] { return answer(1); }});
         break;
-    case GatherOutcomesRange:
+    case Call::GatherOutcomesRange:
         runner.gatherOutcomes(std::vector<IntFn>{fn, [] { return answer(1); }});
         break;
     }
 }
 
 void addCallRows() {
-    QTest::addColumn<int>("call");
-    QTest::newRow("run") << int(Run);
-    QTest::newRow("run with timeout") << int(RunWithTimeout);
-    QTest::newRow("gather(fa, fb)") << int(GatherVariadic);
-    QTest::newRow("gather(range)") << int(GatherRange);
-    QTest::newRow("gatherOutcomes(range)") << int(GatherOutcomesRange);
+    QTest::addColumn<Call>("call");
+    QTest::newRow("run") << Call::Run;
+    QTest::newRow("run with timeout") << Call::RunWithTimeout;
+    QTest::newRow("gather(fa, fb)") << Call::GatherVariadic;
+    QTest::newRow("gather(range)") << Call::GatherRange;
+    QTest::newRow("gatherOutcomes(range)") << Call::GatherOutcomesRange;
 }
 
 } // namespace
+
+Q_DECLARE_METATYPE(Call)
+Q_DECLARE_METATYPE(LazyAction)
+Q_DECLARE_METATYPE(RunnerState)
+Q_DECLARE_METATYPE(ClosedCall)
 
 class tst_Close : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    // --- 3.13 lazy start ------------------------------------------------------------------------
-    void lazyStart_data() {
-        QTest::addColumn<int>("action");
-        QTest::addColumn<bool>("starts");
-        QTest::newRow("construct only") << 0 << false;
-        QTest::newRow("empty gather(range)") << 1 << false;
-        QTest::newRow("isRunning()") << 2 << false;
-        QTest::newRow("thread()") << 3 << true;
-        QTest::newRow("context()") << 4 << true;
-        QTest::newRow("run()") << 5 << true;
-        QTest::newRow("gather(fa, fb)") << 6 << true;
-    }
-    void lazyStart() {
-        QFETCH(int, action);
-        QFETCH(bool, starts);
-        const QByteArray name = "lazy-start";
+    // --- lazy start ------------------------------------------------------------------------
+    void lazyStart_data();
+    void lazyStart();
+
+    void threadAndContextAreNullAfterClose();
+
+    // --- close() is idempotent and thread-safe ------------------------------------------
+    void closeTwice_data();
+    void closeTwice();
+
+    void closeFromFourThreadsAtOnce_data();
+    void closeFromFourThreadsAtOnce();
+
+    // --- after close(), run/gather throw RunnerClosedError ------------------------------
+    void callsAfterCloseThrow_data();
+    void callsAfterCloseThrow();
+
+    // --- callers blocked at close() are released promptly -------------------------------
+    void blockedCallerReleasedPromptly_data();
+    void blockedCallerReleasedPromptly();
+
+    // --- queued-not-started work fails and is never invoked -----------------------------
+    void queuedWorkFailsAndIsNeverInvoked();
+
+    // --- in-flight coroutines are asked to stop; well-behaved ones end in the grace ----
+    void wellBehavedCoroutinesFinishWithinGrace_data();
+    void wellBehavedCoroutinesFinishWithinGrace();
+
+    // --- ill-behaved coroutines are abandoned after the grace period, and counted -------
+    void illBehavedCoroutinesAbandonedAfterGrace_data();
+    void illBehavedCoroutinesAbandonedAfterGrace();
+
+    // --- close() from the loop thread does not deadlock ---------------------------------
+    void closeFromLoopThread_data();
+    void closeFromLoopThread();
+
+    // --- the destructor calls close() -----------------------------------------------------
+    void destructorCloses();
+
+    void destroyingRunnerReleasesBlockedCaller_data();
+    void destroyingRunnerReleasesBlockedCaller();
+
+    // --- the loop thread ended behind palitra's back -----------------------------------------
+    void loopEndedBehindBack_data();
+    void loopEndedBehindBack();
+
+    void callRacingLoopQuitNeverHangs();
+};
+
+// lazy start ---------------------------------------------------------------------------------
+
+void tst_Close::lazyStart_data() {
+    QTest::addColumn<LazyAction>("action");
+    QTest::addColumn<bool>("starts");
+    QTest::newRow("construct only") << LazyAction::ConstructOnly << false;
+    QTest::newRow("empty gather(range)") << LazyAction::EmptyGather << false;
+    QTest::newRow("isRunning()") << LazyAction::IsRunning << false;
+    QTest::newRow("thread()") << LazyAction::Thread << true;
+    QTest::newRow("context()") << LazyAction::Context << true;
+    QTest::newRow("run()") << LazyAction::Run << true;
+    QTest::newRow("gather(fa, fb)") << LazyAction::Gather << true;
+}
+
+void tst_Close::lazyStart() {
+    QFETCH(LazyAction, action);
+    QFETCH(bool, starts);
+    const QByteArray name = "lazy-start";
+    QCOMPARE(threadsNamed(name), 0);
+    {
+        EventLoopThreadRunner runner(named(name));
         QCOMPARE(threadsNamed(name), 0);
-        {
-            EventLoopThreadRunner runner(named(name));
-            QCOMPARE(threadsNamed(name), 0);
+        QVERIFY(!runner.isRunning());
+        switch (action) {
+        case LazyAction::ConstructOnly:
+            break;
+        case LazyAction::EmptyGather:
+            QVERIFY(runner.gather(std::vector<IntFn>{}).isEmpty());
+            break;
+        case LazyAction::IsRunning:
             QVERIFY(!runner.isRunning());
-            switch (action) {
-            case 1:
-                QVERIFY(runner.gather(std::vector<IntFn>{}).isEmpty());
-                break;
-            case 2:
-                QVERIFY(!runner.isRunning());
-                break;
-            case 3: {
-                QThread *t = runner.thread();
-                QVERIFY(t);
-                QVERIFY(t != QThread::currentThread());
-                QVERIFY(t->isRunning());
-                break;
-            }
-            case 4: {
-                QObject *c = runner.context();
-                QVERIFY(c);
-                QVERIFY(c->thread() == runner.thread());
-                break;
-            }
-            case 5:
-                QCOMPARE(runner.run([] { return answer(5); }), 5);
-                break;
-            case 6: {
-                const auto [a, b] =
-                    runner.gather([] { return answer(1); }, [] { return answer(2); });
-                QCOMPARE(a + b, 3);
-                break;
-            }
-            }
-            QCOMPARE(runner.isRunning(), starts);
-            QCOMPARE(threadsNamed(name), starts ? 1 : 0);
+            break;
+        case LazyAction::Thread: {
+            QThread *t = runner.thread();
+            QVERIFY(t);
+            QVERIFY(t != QThread::currentThread());
+            QVERIFY(t->isRunning());
+            break;
         }
-        QTRY_COMPARE(threadsNamed(name), 0); // the destructor ended the thread
+        case LazyAction::Context: {
+            QObject *c = runner.context();
+            QVERIFY(c);
+            QVERIFY(c->thread() == runner.thread());
+            break;
+        }
+        case LazyAction::Run:
+            QCOMPARE(runner.run([] { return answer(5); }), 5);
+            break;
+        case LazyAction::Gather: {
+            const auto [a, b] = runner.gather([] { return answer(1); }, [] { return answer(2); });
+            QCOMPARE(a + b, 3);
+            break;
+        }
+        }
+        QCOMPARE(runner.isRunning(), starts);
+        QCOMPARE(threadsNamed(name), starts ? 1 : 0);
     }
+    QTRY_COMPARE(threadsNamed(name), 0); // the destructor ended the thread
+}
 
-    void threadAndContextAreNullAfterClose() {
-        EventLoopThreadRunner runner;
-        QVERIFY(runner.context());
-        runner.close();
-        QVERIFY(!runner.isRunning());
-        QVERIFY(runner.thread() == nullptr);
-        QVERIFY(runner.context() == nullptr);
+void tst_Close::threadAndContextAreNullAfterClose() {
+    EventLoopThreadRunner runner;
+    QVERIFY(runner.context());
+    runner.close();
+    QVERIFY(!runner.isRunning());
+    QVERIFY(runner.thread() == nullptr);
+    QVERIFY(runner.context() == nullptr);
 
-        EventLoopThreadRunner unstarted(named("never-started"));
-        unstarted.close();
-        QVERIFY(unstarted.thread() == nullptr); // asking a closed runner starts nothing
-        QVERIFY(unstarted.context() == nullptr);
-        QCOMPARE(threadsNamed("never-started"), 0);
-    }
+    EventLoopThreadRunner unstarted(named("never-started"));
+    unstarted.close();
+    QVERIFY(unstarted.thread() == nullptr); // asking a closed runner starts nothing
+    QVERIFY(unstarted.context() == nullptr);
+    QCOMPARE(threadsNamed("never-started"), 0);
+}
 
-    // --- 3.12 close() is idempotent and thread-safe ------------------------------------------
-    void closeTwice_data() {
-        QTest::addColumn<bool>("start");
-        QTest::newRow("started") << true;
-        QTest::newRow("never started") << false;
-    }
-    void closeTwice() {
-        QFETCH(bool, start);
-        EventLoopThreadRunner runner(named("close-twice"));
-        if (start)
-            QCOMPARE(runner.run([] { return answer(1); }), 1);
-        QCOMPARE(threadsNamed("close-twice"), start ? 1 : 0);
-        runner.close();
-        runner.close();
-        QVERIFY(!runner.isRunning());
-        QTRY_COMPARE(threadsNamed("close-twice"), 0);
-        QVERIFY_THROWS_EXCEPTION(RunnerClosedError, runner.run([] { return answer(1); }));
-    }
+// close() is idempotent and thread-safe ------------------------------------------------------
 
-    void closeFromFourThreadsAtOnce_data() {
-        QTest::addColumn<int>("state");
-        QTest::newRow("never started") << 0;
-        QTest::newRow("idle") << 1;
-        QTest::newRow("coroutine in flight, caller blocked") << 2;
+void tst_Close::closeTwice_data() {
+    QTest::addColumn<bool>("start");
+    QTest::newRow("started") << true;
+    QTest::newRow("never started") << false;
+}
+
+void tst_Close::closeTwice() {
+    QFETCH(bool, start);
+    EventLoopThreadRunner runner(named("close-twice"));
+    if (start)
+        QCOMPARE(runner.run([] { return answer(1); }), 1);
+    QCOMPARE(threadsNamed("close-twice"), start ? 1 : 0);
+    runner.close();
+    runner.close();
+    QVERIFY(!runner.isRunning());
+    QTRY_COMPARE(threadsNamed("close-twice"), 0);
+    QVERIFY_THROWS_EXCEPTION(RunnerClosedError, runner.run([] { return answer(1); }));
+}
+
+void tst_Close::closeFromFourThreadsAtOnce_data() {
+    QTest::addColumn<RunnerState>("state");
+    QTest::newRow("never started") << RunnerState::NeverStarted;
+    QTest::newRow("idle") << RunnerState::Idle;
+    QTest::newRow("coroutine in flight, caller blocked") << RunnerState::InFlight;
+}
+
+void tst_Close::closeFromFourThreadsAtOnce() {
+    QFETCH(RunnerState, state);
+    constexpr int closers = 4;
+    palitra::test::Watchdog watchdog(30s, "closeFromFourThreadsAtOnce");
+    EventLoopThreadRunner runner;
+    auto woke = std::make_shared<std::atomic<int>>(StillAsleep);
+    auto started = std::make_shared<std::latch>(1);
+    std::future<Ended> caller;
+    if (state != RunnerState::NeverStarted)
+        QCOMPARE(runner.run([] { return answer(1); }), 1);
+    if (state == RunnerState::InFlight) {
+        caller = callAsync([&runner, woke, started] {
+            runner.run([woke, started] { return sleepUntilStopped(woke, started); });
+        });
+        started->wait();
     }
-    void closeFromFourThreadsAtOnce() {
-        QFETCH(int, state);
-        constexpr int closers = 4;
-        palitra::test::Watchdog watchdog(30s, "closeFromFourThreadsAtOnce");
-        EventLoopThreadRunner runner;
-        auto woke = std::make_shared<std::atomic<int>>(StillAsleep);
-        auto started = std::make_shared<std::latch>(1);
-        std::future<Ended> caller;
-        if (state >= 1)
-            QCOMPARE(runner.run([] { return answer(1); }), 1);
-        if (state == 2) {
-            caller = callAsync([&runner, woke, started] {
-                runner.run([woke, started] { return sleepUntilStopped(woke, started); });
+    std::latch go(closers + 1);
+    std::atomic<int> returned{0};
+    {
+        std::vector<JoiningThread> threads;
+        for (int i = 0; i < closers; ++i) {
+            threads.emplace_back([&] {
+                go.arrive_and_wait();
+                runner.close();
+                // Every close() returns with the runner closed, not only the first one.
+                if (!runner.isRunning() && runner.thread() == nullptr)
+                    ++returned;
             });
+        }
+        go.arrive_and_wait();
+    }
+    QCOMPARE(returned.load(), closers);
+    if (state == RunnerState::InFlight) {
+        QCOMPARE(caller.get(), Ended::Closed);
+        QCOMPARE(woke->load(), int(ByStop));
+    }
+    QVERIFY_THROWS_EXCEPTION(RunnerClosedError, runner.run([] { return answer(1); }));
+}
+
+// after close(), run/gather throw RunnerClosedError ------------------------------------------
+
+void tst_Close::callsAfterCloseThrow_data() {
+    QTest::addColumn<ClosedCall>("call");
+    QTest::addColumn<bool>("started");
+    QTest::newRow("run, started") << ClosedCall::Run << true;
+    QTest::newRow("run, never started") << ClosedCall::Run << false;
+    QTest::newRow("run with timeout") << ClosedCall::RunWithTimeout << true;
+    QTest::newRow("gather(fa, fb)") << ClosedCall::GatherVariadic << true;
+    QTest::newRow("gather(range)") << ClosedCall::GatherRange << true;
+    QTest::newRow("gatherOutcomes(fa, fb)") << ClosedCall::GatherOutcomesVariadic << true;
+    QTest::newRow("gatherOutcomes(range)") << ClosedCall::GatherOutcomesRange << true;
+    QTest::newRow("gather(fa, fb, timeout)") << ClosedCall::GatherVariadicWithTimeout << true;
+    QTest::newRow("empty gather(range)") << ClosedCall::EmptyGatherRange << true;
+    QTest::newRow("gather(range), never started") << ClosedCall::GatherRange << false;
+}
+
+void tst_Close::callsAfterCloseThrow() {
+    QFETCH(ClosedCall, call);
+    QFETCH(bool, started);
+    EventLoopThreadRunner runner;
+    if (started)
+        QCOMPARE(runner.run([] { return answer(1); }), 1);
+    runner.close();
+    auto invoked = std::make_shared<std::atomic<int>>(0);
+    IntFn fn = [invoked] {
+        ++*invoked;
+        return answer(2);
+    };
+    // Nothing is started or waited for: a call that waited would hang, and fail here.
+    palitra::test::Watchdog watchdog(30s, "callsAfterCloseThrow");
+    bool closed = false;
+    try {
+        switch (call) {
+        case ClosedCall::Run:
+            runner.run(fn);
+            break;
+        case ClosedCall::RunWithTimeout:
+            runner.run(fn, 10s);
+            break;
+        case ClosedCall::GatherVariadic:
+            runner.gather(fn, fn);
+            break;
+        case ClosedCall::GatherRange:
+            runner.gather(std::vector<IntFn>{fn, fn});
+            break;
+        case ClosedCall::GatherOutcomesVariadic:
+            runner.gatherOutcomes(fn, fn);
+            break;
+        case ClosedCall::GatherOutcomesRange:
+            runner.gatherOutcomes(QList<IntFn>{fn, fn});
+            break;
+        case ClosedCall::GatherVariadicWithTimeout:
+            runner.gather(fn, fn, 10s);
+            break;
+        case ClosedCall::EmptyGatherRange:
+            runner.gather(std::vector<IntFn>{});
+            break;
+        }
+    } catch (const RunnerClosedError &) {
+        closed = true;
+    }
+    QVERIFY(closed);
+    QCOMPARE(invoked->load(), 0);
+    QVERIFY(!runner.isRunning());
+}
+
+// callers blocked at close() are released promptly -------------------------------------------
+
+void tst_Close::blockedCallerReleasedPromptly_data() {
+    addCallRows();
+}
+
+void tst_Close::blockedCallerReleasedPromptly() {
+    // The coroutine ignores its stop request and ends only when the gate opens, which the test
+    // does once the caller is back: close() is still inside its grace period (a day long) all
+    // that time, so a caller that waited for close() would never come back (the watchdog fails
+    // it).
+    QFETCH(Call, call);
+    palitra::test::Watchdog watchdog(60s, "blockedCallerReleasedPromptly");
+    MessageLog messages;
+    RunnerOptions options;
+    options.closeGracePeriod = 24h;
+    EventLoopThreadRunner runner(options);
+    palitra::test::Gate gate;
+    auto started = std::make_shared<std::latch>(1);
+    auto ended = std::make_shared<std::atomic<bool>>(false);
+    const IntFn fn = [&gate, started, ended]() -> QCoro::Task<int> {
+        started->count_down();
+        co_await palitra::awaitSignal(&gate, &palitra::test::Gate::opened); // no stop token
+        *ended = true;
+        co_return 1;
+    };
+    std::future<Ended> caller = callAsync([&runner, call, fn] { makeCall(runner, call, fn); });
+    started->wait();
+    QTRY_VERIFY(gate.hasListener());
+
+    std::atomic<bool> closeReturned{false};
+    JoiningThread closer([&] {
+        runner.close();
+        closeReturned = true;
+    });
+    caller.wait();
+    QCOMPARE(caller.get(), Ended::Closed);
+    // Released while close() still waits for the coroutine, which is still suspended.
+    QVERIFY(!closeReturned);
+    QVERIFY(!*ended);
+    gate.open();
+    closer.join();
+    QVERIFY(*ended); // close() returned because the coroutine ended, within its grace period
+    QCOMPARE(messages.countContaining(QStringLiteral("abandoned")), 0);
+}
+
+// queued-not-started work fails and is never invoked -----------------------------------------
+
+void tst_Close::queuedWorkFailsAndIsNeverInvoked() {
+    constexpr int queuedCallers = 3;
+    palitra::test::Watchdog watchdog(60s, "queuedWorkFailsAndIsNeverInvoked");
+    Counted::reset();
+    EventLoopThreadRunner runner;
+    QCOMPARE(runner.run([] { return answer(1); }), 1);
+
+    // One call blocks the loop thread with synchronous work until released.
+    std::atomic<bool> release{false};
+    std::latch busy(1);
+    std::future<Ended> blocker = callAsync([&] {
+        runner.run([&]() -> QCoro::Task<int> {
+            busy.count_down();
+            while (!release.load())
+                std::this_thread::yield();
+            return answer(0);
+        });
+    });
+    busy.wait();
+
+    // More work queues up behind it from other threads; none of it may ever be invoked.
+    auto invoked = std::make_shared<std::atomic<int>>(0);
+    std::latch aboutToCall(queuedCallers);
+    std::vector<std::future<Ended>> queued;
+    for (int i = 0; i < queuedCallers; ++i) {
+        queued.push_back(callAsync([&runner, &aboutToCall, invoked, i] {
+            IntFn fn = [invoked, c = Counted(i)] {
+                ++*invoked;
+                return answer(c.value);
+            };
+            aboutToCall.count_down();
+            makeCall(runner,
+                     i == 0   ? Call::Run
+                     : i == 1 ? Call::GatherVariadic
+                              : Call::GatherRange,
+                     fn);
+        }));
+    }
+    aboutToCall.wait();
+
+    JoiningThread closer([&] { runner.close(); });
+    for (auto &f : queued) {
+        QVERIFY(f.wait_for(10s) == std::future_status::ready);
+        QCOMPARE(f.get(), Ended::Closed);
+    }
+    QCOMPARE(blocker.wait_for(10s), std::future_status::ready);
+    QCOMPARE(blocker.get(), Ended::Closed);
+    release = true;
+    closer.join();
+
+    QCOMPARE(invoked->load(), 0);
+    // palitra freed the queued callables (and their captures) itself.
+    QCOMPARE(Counted::live(), 0);
+}
+
+// in-flight coroutines are asked to stop; well-behaved ones end in the grace -----------------
+
+void tst_Close::wellBehavedCoroutinesFinishWithinGrace_data() {
+    addCallRows();
+}
+
+void tst_Close::wellBehavedCoroutinesFinishWithinGrace() {
+    QFETCH(Call, call);
+    MessageLog messages;
+    Counted::reset();
+    RunnerOptions options;
+    // A grace period no test run could wait out: close() returns because the coroutine ended,
+    // not because its grace period did (the watchdog fails a close() that waits for it).
+    options.closeGracePeriod = 24h;
+    palitra::test::Watchdog watchdog(60s, "wellBehavedCoroutinesFinishWithinGrace");
+    EventLoopThreadRunner runner(options);
+    auto woke = std::make_shared<std::atomic<int>>(StillAsleep);
+    auto started = std::make_shared<std::latch>(1);
+    std::optional<IntFn> fn(std::in_place, [woke, started, c = Counted(1)] {
+        return sleepUntilStopped(woke, started);
+    });
+    std::future<Ended> caller = callAsync([&runner, call, &fn] { makeCall(runner, call, *fn); });
+    started->wait();
+
+    runner.close();
+    QCOMPARE(woke->load(), int(ByStop)); // it ended before close() returned
+    caller.wait();
+    QCOMPARE(caller.get(), Ended::Closed);
+    QCOMPARE(messages.countContaining(QStringLiteral("abandoned")), 0);
+    QCOMPARE(messages.warnings(), QStringList());
+    fn.reset();
+    QCOMPARE(Counted::live(), 0); // the runner has freed every copy of the callable
+}
+
+// ill-behaved coroutines are abandoned after the grace period, and counted -------------------
+
+void tst_Close::illBehavedCoroutinesAbandonedAfterGrace_data() {
+    QTest::addColumn<int>("illBehavedCount");
+    QTest::newRow("one") << 1;
+    QTest::newRow("three, beside a well-behaved one") << 3;
+}
+
+void tst_Close::illBehavedCoroutinesAbandonedAfterGrace() {
+    QFETCH(int, illBehavedCount);
+    constexpr auto grace = 500ms;
+    MessageLog messages;
+    RunnerOptions options;
+    options.closeGracePeriod = grace;
+    EventLoopThreadRunner runner(options);
+    palitra::test::Watchdog watchdog(60s, "illBehavedCoroutinesAbandonedAfterGrace");
+    auto started = std::make_shared<std::latch>(illBehavedCount + 1);
+    auto woke = std::make_shared<std::atomic<int>>(StillAsleep);
+    std::vector<IntFn> fns(std::size_t(illBehavedCount), illBehaved(started));
+    fns.push_back([woke, started] { return sleepUntilStopped(woke, started); });
+    std::future<Ended> caller = callAsync([&runner, fns] { runner.gatherOutcomes(fns); });
+    started->wait();
+
+    const auto start = Clock::now();
+    runner.close();
+    const qint64 took = elapsedSince(start).count();
+    // It waited the grace period out (the watchdog fails one that never ends).
+    QVERIFY2(took >= grace.count() - 50,
+             qPrintable(QStringLiteral("close() took %1 ms").arg(took)));
+    QCOMPARE(woke->load(), int(ByStop));
+    QCOMPARE(caller.get(), Ended::Closed);
+    const QStringList warnings = messages.warnings();
+    QCOMPARE(messages.countContaining(QStringLiteral("abandoned")), 1);
+    bool counted = false;
+    for (const QString &w : warnings)
+        counted = counted || (w.contains(QStringLiteral("abandoned")) &&
+                              w.contains(QStringLiteral("%1 coroutine").arg(illBehavedCount)));
+    QVERIFY2(counted, qPrintable(warnings.join(QLatin1Char('\n'))));
+}
+
+// close() from the loop thread does not deadlock ---------------------------------------------
+
+void tst_Close::closeFromLoopThread_data() {
+    QTest::addColumn<bool>("fromCoroutine");
+    QTest::newRow("inside a coroutine, its caller blocked") << true;
+    QTest::newRow("in a slot posted to context()") << false;
+}
+
+void tst_Close::closeFromLoopThread() {
+    QFETCH(bool, fromCoroutine);
+    palitra::test::Watchdog watchdog(30s, "closeFromLoopThread");
+    {
+        EventLoopThreadRunner runner(named("close-on-loop"));
+        auto closedInside = std::make_shared<std::atomic<int>>(-1);
+        EventLoopThreadRunner *r = &runner;
+        if (fromCoroutine) {
+            QVERIFY_THROWS_EXCEPTION(RunnerClosedError,
+                                     runner.run([r, closedInside]() -> QCoro::Task<int> {
+                                         r->close();
+                                         *closedInside = r->isRunning() ? 0 : 1;
+                                         co_return 1;
+                                     }));
+            // close() released the caller first; the coroutine then carries on.
+            QTRY_COMPARE_WITH_TIMEOUT(closedInside->load(), 1, 5000);
+        } else {
+            QVERIFY(QMetaObject::invokeMethod(
+                runner.context(),
+                [r, closedInside] {
+                    r->close();
+                    *closedInside = r->isRunning() ? 0 : 1;
+                },
+                Qt::QueuedConnection));
+            QTRY_COMPARE_WITH_TIMEOUT(closedInside->load(), 1, 5000);
+        }
+        QVERIFY(!runner.isRunning());
+        QVERIFY_THROWS_EXCEPTION(RunnerClosedError, runner.run([] { return answer(1); }));
+        runner.close(); // from here: joins the thread (the watchdog fails one that hangs)
+    }
+    QTRY_COMPARE(threadsNamed("close-on-loop"), 0);
+}
+
+// the destructor calls close() ---------------------------------------------------------------
+
+void tst_Close::destructorCloses() {
+    auto childDestroyed = std::make_shared<std::atomic<bool>>(false);
+    std::optional<EventLoopThreadRunner> runner(std::in_place, named("destructor"));
+    QObject *context = runner->context();
+    QPointer<QThread> thread = runner->thread();
+    runner->run([context, childDestroyed]() -> QCoro::Task<void> {
+        auto *child = new QObject(context); // close() deletes the context and its children
+        QObject::connect(child, &QObject::destroyed, [childDestroyed] { *childDestroyed = true; });
+        co_return;
+    });
+    QCOMPARE(threadsNamed("destructor"), 1);
+    runner.reset();
+    QVERIFY(childDestroyed->load());
+    QVERIFY(thread.isNull()); // the QThread was joined and deleted
+    QTRY_COMPARE(threadsNamed("destructor"), 0);
+}
+
+void tst_Close::destroyingRunnerReleasesBlockedCaller_data() {
+    addCallRows();
+}
+
+void tst_Close::destroyingRunnerReleasesBlockedCaller() {
+    QFETCH(Call, call);
+    palitra::test::Watchdog watchdog(30s, "destroyingRunnerReleasesBlockedCaller");
+    // A grace period no test run could wait out: the destructor returns because the coroutine
+    // stopped when asked, not because its grace period ended (else the watchdog fails it).
+    RunnerOptions options;
+    options.closeGracePeriod = 24h;
+    std::optional<EventLoopThreadRunner> runner(std::in_place, options);
+    auto woke = std::make_shared<std::atomic<int>>(StillAsleep);
+    auto started = std::make_shared<std::latch>(1);
+    const IntFn fn = [woke, started] { return sleepUntilStopped(woke, started); };
+    EventLoopThreadRunner *r = &*runner;
+    std::future<Ended> caller = callAsync([r, call, fn] { makeCall(*r, call, fn); });
+    started->wait();
+    runner.reset();
+    caller.wait();
+    QCOMPARE(caller.get(), Ended::Closed);
+    QCOMPARE(woke->load(), int(ByStop));
+}
+
+// the loop thread ended behind palitra's back ---------------------------------------------------
+
+void tst_Close::loopEndedBehindBack_data() {
+    QTest::addColumn<bool>("viaThread");
+    QTest::addColumn<bool>("callerBlocked");
+    QTest::newRow("quit in a slot on context(), caller blocked") << false << true;
+    QTest::newRow("thread()->quit(), caller blocked") << true << true;
+    QTest::newRow("quit in a slot on context(), idle") << false << false;
+    QTest::newRow("thread()->quit(), idle") << true << false;
+}
+
+void tst_Close::loopEndedBehindBack() {
+    QFETCH(bool, viaThread);
+    QFETCH(bool, callerBlocked);
+    palitra::test::Watchdog watchdog(30s, "loopEndedBehindBack");
+    MessageLog messages;
+    {
+        EventLoopThreadRunner runner(named("behind-back"));
+        QCOMPARE(runner.run([] { return answer(1); }), 1);
+        std::future<Ended> caller;
+        if (callerBlocked) {
+            auto started = std::make_shared<std::latch>(1);
+            auto woke = std::make_shared<std::atomic<int>>(StillAsleep);
+            // Abandoned with the loop: the stop request can no longer be delivered.
+            const IntFn fn = [started, woke] {
+                const LeakOnPurpose leak;
+                return sleepUntilStopped(woke, started);
+            };
+            caller = callAsync([&runner, fn] { runner.run(fn); });
             started->wait();
         }
-        std::latch go(closers + 1);
-        std::atomic<int> returned{0};
-        {
-            std::vector<JoiningThread> threads;
-            for (int i = 0; i < closers; ++i) {
-                threads.emplace_back([&] {
-                    go.arrive_and_wait();
-                    runner.close();
-                    // Every close() returns with the runner closed, not only the first one.
-                    if (!runner.isRunning() && runner.thread() == nullptr)
-                        ++returned;
-                });
-            }
-            go.arrive_and_wait();
-        }
-        QCOMPARE(returned.load(), closers);
-        if (state == 2) {
+        if (viaThread)
+            runner.thread()->quit();
+        else
+            QMetaObject::invokeMethod(
+                runner.context(), [] { QThread::currentThread()->quit(); }, Qt::QueuedConnection);
+        if (callerBlocked) {
+            QVERIFY(caller.wait_for(10s) == std::future_status::ready);
             QCOMPARE(caller.get(), Ended::Closed);
-            QCOMPARE(woke->load(), int(ByStop));
         }
-        QVERIFY_THROWS_EXCEPTION(RunnerClosedError, runner.run([] { return answer(1); }));
-    }
-
-    // --- 3.12 after close(), run/gather throw RunnerClosedError ------------------------------
-    void callsAfterCloseThrow_data() {
-        QTest::addColumn<int>("call");
-        QTest::addColumn<bool>("started");
-        QTest::newRow("run, started") << 0 << true;
-        QTest::newRow("run, never started") << 0 << false;
-        QTest::newRow("run with timeout") << 1 << true;
-        QTest::newRow("gather(fa, fb)") << 2 << true;
-        QTest::newRow("gather(range)") << 3 << true;
-        QTest::newRow("gatherOutcomes(fa, fb)") << 4 << true;
-        QTest::newRow("gatherOutcomes(range)") << 5 << true;
-        QTest::newRow("gather(fa, fb, timeout)") << 6 << true;
-        QTest::newRow("empty gather(range)") << 7 << true;
-        QTest::newRow("gather(range), never started") << 3 << false;
-    }
-    void callsAfterCloseThrow() {
-        QFETCH(int, call);
-        QFETCH(bool, started);
-        EventLoopThreadRunner runner;
-        if (started)
-            QCOMPARE(runner.run([] { return answer(1); }), 1);
-        runner.close();
-        auto invoked = std::make_shared<std::atomic<int>>(0);
-        IntFn fn = [invoked] {
-            ++*invoked;
-            return answer(2);
-        };
-        const auto start = Clock::now();
-        bool closed = false;
+        QTRY_VERIFY_WITH_TIMEOUT(!runner.isRunning(), 10000);
+        QVERIFY(runner.thread() == nullptr);
+        QVERIFY(runner.context() == nullptr);
+        bool saysEnded = false;
         try {
-            switch (call) {
-            case 0:
-                runner.run(fn);
-                break;
-            case 1:
-                runner.run(fn, 10s);
-                break;
-            case 2:
-                runner.gather(fn, fn);
-                break;
-            case 3:
-                runner.gather(std::vector<IntFn>{fn, fn});
-                break;
-            case 4:
-                runner.gatherOutcomes(fn, fn);
-                break;
-            case 5:
-                runner.gatherOutcomes(QList<IntFn>{fn, fn});
-                break;
-            case 6:
-                runner.gather(fn, fn, 10s);
-                break;
-            case 7:
-                runner.gather(std::vector<IntFn>{});
-                break;
-            }
-        } catch (const RunnerClosedError &) {
-            closed = true;
+            runner.run([] { return answer(2); });
+        } catch (const RunnerClosedError &e) {
+            saysEnded = QByteArray(e.what()).contains("ended");
         }
-        QVERIFY(closed);
-        QVERIFY(msSince(start) < 1000);
-        QCOMPARE(invoked->load(), 0);
-        QVERIFY(!runner.isRunning());
+        QVERIFY(saysEnded);
+        QVERIFY_THROWS_EXCEPTION(RunnerClosedError,
+                                 runner.gather([] { return answer(1); }, [] { return answer(2); }));
+        QVERIFY(messages.countContaining(QStringLiteral("outside palitra")) == 1);
+        runner.close();
     }
+    QTRY_COMPARE(threadsNamed("behind-back"), 0);
+}
 
-    // --- 3.12 callers blocked at close() are released promptly -------------------------------
-    void blockedCallerReleasedPromptly_data() { addCallRows(); }
-    void blockedCallerReleasedPromptly() {
-        // The coroutine ignores stop, so close() itself takes the whole grace period: the
-        // caller must not wait for it.
-        QFETCH(int, call);
-        PalitraMessages messages;
-        RunnerOptions options;
-        options.closeGracePeriod = 3s;
-        EventLoopThreadRunner runner(options);
-        auto started = std::make_shared<std::latch>(1);
-        const IntFn fn = illBehaved(started);
-        std::future<Ended> caller = callAsync([&runner, call, fn] { makeCall(runner, call, fn); });
-        started->wait();
-
-        const auto start = Clock::now();
-        std::atomic<qint64> closeTook{-1};
-        JoiningThread closer([&] {
-            runner.close();
-            closeTook = msSince(start);
-        });
-        QVERIFY(caller.wait_for(10s) == std::future_status::ready);
-        const qint64 released = msSince(start);
-        QCOMPARE(caller.get(), Ended::Closed);
-        QVERIFY2(released < 1500,
-                 qPrintable(QStringLiteral("caller released after %1 ms").arg(released)));
-        closer.join();
-        QVERIFY2(closeTook >= 2500 && closeTook < 3000 + 2500,
-                 qPrintable(QStringLiteral("close() took %1 ms").arg(closeTook.load())));
-        QCOMPARE(messages.countContaining(QStringLiteral("abandoned")), 1);
-    }
-
-    // --- 3.12 queued-not-started work fails and is never invoked -----------------------------
-    void queuedWorkFailsAndIsNeverInvoked() {
-        constexpr int queuedCallers = 3;
-        palitra::test::Watchdog watchdog(60s, "queuedWorkFailsAndIsNeverInvoked");
-        Counted::reset();
+void tst_Close::callRacingLoopQuitNeverHangs() {
+    palitra::test::Watchdog watchdog(60s, "callRacingLoopQuitNeverHangs");
+    MessageLog messages;
+    int values = 0;
+    int closed = 0;
+    for (int i = 0; i < 20; ++i) {
         EventLoopThreadRunner runner;
-        QCOMPARE(runner.run([] { return answer(1); }), 1);
-
-        // One call blocks the loop thread with synchronous work until released.
-        std::atomic<bool> release{false};
-        std::latch busy(1);
-        std::future<Ended> blocker = callAsync([&] {
-            runner.run([&]() -> QCoro::Task<int> {
-                busy.count_down();
-                while (!release.load())
-                    std::this_thread::yield();
-                return answer(0);
-            });
-        });
-        busy.wait();
-
-        // More work queues up behind it from other threads; none of it may ever be invoked.
-        auto invoked = std::make_shared<std::atomic<int>>(0);
-        std::latch aboutToCall(queuedCallers);
-        std::vector<std::future<Ended>> queued;
-        for (int i = 0; i < queuedCallers; ++i) {
-            queued.push_back(callAsync([&runner, &aboutToCall, invoked, i] {
-                IntFn fn = [invoked, c = Counted(i)] {
-                    ++*invoked;
-                    return answer(c.value);
-                };
-                aboutToCall.count_down();
-                makeCall(runner, i == 0 ? Run : i == 1 ? GatherVariadic : GatherRange, fn);
-            }));
-        }
-        aboutToCall.wait();
-
-        JoiningThread closer([&] { runner.close(); });
-        for (auto &f : queued) {
-            QVERIFY(f.wait_for(10s) == std::future_status::ready);
-            QCOMPARE(f.get(), Ended::Closed);
-        }
-        QCOMPARE(blocker.wait_for(10s), std::future_status::ready);
-        QCOMPARE(blocker.get(), Ended::Closed);
-        release = true;
-        closer.join();
-
-        QCOMPARE(invoked->load(), 0);
-        // palitra freed the queued callables (and their captures) itself.
-        QCOMPARE(Counted::live.load(), 0);
-    }
-
-    // --- 3.12 in-flight coroutines are asked to stop; well-behaved ones end in the grace ----
-    void wellBehavedCoroutinesFinishWithinGrace_data() { addCallRows(); }
-    void wellBehavedCoroutinesFinishWithinGrace() {
-        QFETCH(int, call);
-        PalitraMessages messages;
-        Counted::reset();
-        RunnerOptions options;
-        options.closeGracePeriod = 3s;
-        EventLoopThreadRunner runner(options);
-        auto woke = std::make_shared<std::atomic<int>>(StillAsleep);
-        auto started = std::make_shared<std::latch>(1);
-        std::optional<IntFn> fn(std::in_place, [woke, started, c = Counted(1)] {
-            return sleepUntilStopped(woke, started);
-        });
-        std::future<Ended> caller =
-            callAsync([&runner, call, &fn] { makeCall(runner, call, *fn); });
-        started->wait();
-
-        const auto start = Clock::now();
-        runner.close();
-        const qint64 took = msSince(start);
-        QVERIFY2(took < 1500, qPrintable(QStringLiteral("close() took %1 ms").arg(took)));
-        QCOMPARE(woke->load(), int(ByStop)); // it ended before close() returned
-        QVERIFY(caller.wait_for(10s) == std::future_status::ready);
-        QCOMPARE(caller.get(), Ended::Closed);
-        QCOMPARE(messages.countContaining(QStringLiteral("abandoned")), 0);
-        QCOMPARE(messages.warnings(), QStringList());
-        fn.reset();
-        QCOMPARE(Counted::live.load(), 0); // the runner has freed every copy of the callable
-    }
-
-    // --- 3.12 ill-behaved coroutines are abandoned after the grace period, and counted -------
-    void illBehavedCoroutinesAbandonedAfterGrace_data() {
-        QTest::addColumn<int>("illBehavedCount");
-        QTest::newRow("one") << 1;
-        QTest::newRow("three, beside a well-behaved one") << 3;
-    }
-    void illBehavedCoroutinesAbandonedAfterGrace() {
-        QFETCH(int, illBehavedCount);
-        constexpr auto grace = 500ms;
-        PalitraMessages messages;
-        RunnerOptions options;
-        options.closeGracePeriod = grace;
-        EventLoopThreadRunner runner(options);
-        auto started = std::make_shared<std::latch>(illBehavedCount + 1);
-        auto woke = std::make_shared<std::atomic<int>>(StillAsleep);
-        std::vector<IntFn> fns(std::size_t(illBehavedCount), illBehaved(started));
-        fns.push_back([woke, started] { return sleepUntilStopped(woke, started); });
-        std::future<Ended> caller = callAsync([&runner, fns] { runner.gatherOutcomes(fns); });
-        started->wait();
-
-        const auto start = Clock::now();
-        runner.close();
-        const qint64 took = msSince(start);
-        QVERIFY2(took >= grace.count() - 50 && took < grace.count() + 2500,
-                 qPrintable(QStringLiteral("close() took %1 ms").arg(took)));
-        QCOMPARE(woke->load(), int(ByStop));
-        QCOMPARE(caller.get(), Ended::Closed);
-        const QStringList warnings = messages.warnings();
-        QCOMPARE(messages.countContaining(QStringLiteral("abandoned")), 1);
-        bool counted = false;
-        for (const QString &w : warnings)
-            counted = counted || (w.contains(QStringLiteral("abandoned")) &&
-                                  w.contains(QStringLiteral("%1 coroutine").arg(illBehavedCount)));
-        QVERIFY2(counted, qPrintable(warnings.join(QLatin1Char('\n'))));
-    }
-
-    // --- 3.12 close() from the loop thread does not deadlock ---------------------------------
-    void closeFromLoopThread_data() {
-        QTest::addColumn<bool>("fromCoroutine");
-        QTest::newRow("inside a coroutine, its caller blocked") << true;
-        QTest::newRow("in a slot posted to context()") << false;
-    }
-    void closeFromLoopThread() {
-        QFETCH(bool, fromCoroutine);
-        palitra::test::Watchdog watchdog(30s, "closeFromLoopThread");
-        {
-            EventLoopThreadRunner runner(named("close-on-loop"));
-            auto closedInside = std::make_shared<std::atomic<int>>(-1);
-            EventLoopThreadRunner *r = &runner;
-            if (fromCoroutine) {
-                const auto start = Clock::now();
-                QVERIFY_THROWS_EXCEPTION(RunnerClosedError,
-                                         runner.run([r, closedInside]() -> QCoro::Task<int> {
-                                             r->close();
-                                             *closedInside = r->isRunning() ? 0 : 1;
-                                             co_return 1;
-                                         }));
-                QVERIFY(msSince(start) < 5000);
-                // close() released the caller first; the coroutine then carries on.
-                QTRY_COMPARE_WITH_TIMEOUT(closedInside->load(), 1, 5000);
-            } else {
-                QVERIFY(QMetaObject::invokeMethod(
-                    runner.context(),
-                    [r, closedInside] {
-                        r->close();
-                        *closedInside = r->isRunning() ? 0 : 1;
-                    },
-                    Qt::QueuedConnection));
-                QTRY_COMPARE_WITH_TIMEOUT(closedInside->load(), 1, 5000);
-            }
-            QVERIFY(!runner.isRunning());
-            QVERIFY_THROWS_EXCEPTION(RunnerClosedError, runner.run([] { return answer(1); }));
-            const auto start = Clock::now();
-            runner.close(); // from here: joins the thread
-            QVERIFY(msSince(start) < 5000);
-        }
-        QTRY_COMPARE(threadsNamed("close-on-loop"), 0);
-    }
-
-    // --- 3.12 the destructor calls close() -----------------------------------------------------
-    void destructorCloses() {
-        auto childDestroyed = std::make_shared<std::atomic<bool>>(false);
-        std::optional<EventLoopThreadRunner> runner(std::in_place, named("destructor"));
-        QObject *context = runner->context();
-        QPointer<QThread> thread = runner->thread();
-        runner->run([context, childDestroyed]() -> QCoro::Task<void> {
-            auto *child = new QObject(context); // close() deletes the context and its children
-            QObject::connect(child, &QObject::destroyed,
-                             [childDestroyed] { *childDestroyed = true; });
-            co_return;
-        });
-        QCOMPARE(threadsNamed("destructor"), 1);
-        runner.reset();
-        QVERIFY(childDestroyed->load());
-        QVERIFY(thread.isNull()); // the QThread was joined and deleted
-        QTRY_COMPARE(threadsNamed("destructor"), 0);
-    }
-
-    void destroyingRunnerReleasesBlockedCaller_data() { addCallRows(); }
-    void destroyingRunnerReleasesBlockedCaller() {
-        QFETCH(int, call);
-        palitra::test::Watchdog watchdog(30s, "destroyingRunnerReleasesBlockedCaller");
-        std::optional<EventLoopThreadRunner> runner(std::in_place);
-        auto woke = std::make_shared<std::atomic<int>>(StillAsleep);
-        auto started = std::make_shared<std::latch>(1);
-        const IntFn fn = [woke, started] { return sleepUntilStopped(woke, started); };
-        EventLoopThreadRunner *r = &*runner;
-        std::future<Ended> caller = callAsync([r, call, fn] { makeCall(*r, call, fn); });
-        started->wait();
-        const auto start = Clock::now();
-        runner.reset();
-        QVERIFY(msSince(start) < 1500);
-        QVERIFY(caller.wait_for(10s) == std::future_status::ready);
-        QCOMPARE(caller.get(), Ended::Closed);
-        QCOMPARE(woke->load(), int(ByStop));
-    }
-
-    // --- 5 the loop thread ended behind palitra's back -----------------------------------------
-    void loopEndedBehindBack_data() {
-        QTest::addColumn<bool>("viaThread");
-        QTest::addColumn<bool>("callerBlocked");
-        QTest::newRow("quit in a slot on context(), caller blocked") << false << true;
-        QTest::newRow("thread()->quit(), caller blocked") << true << true;
-        QTest::newRow("quit in a slot on context(), idle") << false << false;
-        QTest::newRow("thread()->quit(), idle") << true << false;
-    }
-    void loopEndedBehindBack() {
-        QFETCH(bool, viaThread);
-        QFETCH(bool, callerBlocked);
-        palitra::test::Watchdog watchdog(30s, "loopEndedBehindBack");
-        PalitraMessages messages;
-        {
-            EventLoopThreadRunner runner(named("behind-back"));
-            QCOMPARE(runner.run([] { return answer(1); }), 1);
-            std::future<Ended> caller;
-            if (callerBlocked) {
-                auto started = std::make_shared<std::latch>(1);
-                auto woke = std::make_shared<std::atomic<int>>(StillAsleep);
-                // Abandoned with the loop: the stop request can no longer be delivered.
-                const IntFn fn = [started, woke] {
-                    const LeakOnPurpose leak;
-                    return sleepUntilStopped(woke, started);
-                };
-                caller = callAsync([&runner, fn] { runner.run(fn); });
-                started->wait();
-            }
-            if (viaThread)
-                runner.thread()->quit();
-            else
-                QMetaObject::invokeMethod(
-                    runner.context(), [] { QThread::currentThread()->quit(); },
-                    Qt::QueuedConnection);
-            if (callerBlocked) {
-                QVERIFY(caller.wait_for(10s) == std::future_status::ready);
-                QCOMPARE(caller.get(), Ended::Closed);
-            }
-            QTRY_VERIFY_WITH_TIMEOUT(!runner.isRunning(), 10000);
-            QVERIFY(runner.thread() == nullptr);
-            QVERIFY(runner.context() == nullptr);
-            bool saysEnded = false;
-            try {
-                runner.run([] { return answer(2); });
-            } catch (const RunnerClosedError &e) {
-                saysEnded = QByteArray(e.what()).contains("ended");
-            }
-            QVERIFY(saysEnded);
-            QVERIFY_THROWS_EXCEPTION(RunnerClosedError, runner.gather([] { return answer(1); },
-                                                                      [] { return answer(2); }));
-            QVERIFY(messages.countContaining(QStringLiteral("outside palitra")) == 1);
-            runner.close();
-        }
-        QTRY_COMPARE(threadsNamed("behind-back"), 0);
-    }
-
-    void callRacingLoopQuitNeverHangs() {
-        palitra::test::Watchdog watchdog(60s, "callRacingLoopQuitNeverHangs");
-        PalitraMessages messages;
-        int values = 0;
-        int closed = 0;
-        for (int i = 0; i < 20; ++i) {
-            EventLoopThreadRunner runner;
-            QThread *thread = runner.thread();
-            std::latch go(2);
-            JoiningThread quitter([&] {
-                go.arrive_and_wait();
-                thread->quit();
-            });
+        QThread *thread = runner.thread();
+        std::latch go(2);
+        JoiningThread quitter([&] {
             go.arrive_and_wait();
-            try {
-                QCOMPARE(runner.run([] { return answer(7); }), 7);
-                ++values;
-            } catch (const RunnerClosedError &) {
-                ++closed;
-            }
+            thread->quit();
+        });
+        go.arrive_and_wait();
+        try {
+            QCOMPARE(runner.run([] { return answer(7); }), 7);
+            ++values;
+        } catch (const RunnerClosedError &) {
+            ++closed;
         }
-        QCOMPARE(values + closed, 20);
     }
-};
+    QCOMPARE(values + closed, 20);
+}
 
 QTEST_GUILESS_MAIN(tst_Close)
 #include "tst_close.moc"

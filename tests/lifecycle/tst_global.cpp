@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The global runner (DESIGN.md 3.14), many threads at once (3.9, and the close/shutdown races
-// of section 5) and the logging category (3.17).
+// The global runner, many threads at once (with the close/shutdown races) and the logging
+// category (docs/SEMANTICS.md#global-runner, #threads, #observability).
 #include <palitra/palitra.h>
 
-#include "global_api.h"
-#include "lifecycle_helpers.h"
-#include "testhelpers.h"
+#include "palitratest.h"
 
 #include <QLoggingCategory>
 #include <QSet>
@@ -28,8 +26,8 @@ using palitra::EventLoopThreadRunner;
 using palitra::RunnerClosedError;
 using palitra::TimeoutError;
 using palitra::test::JoiningThread;
+using palitra::test::MessageLog;
 using palitra::test::NotAStdException;
-using palitra::test::PalitraMessages;
 using palitra::test::threadSerial;
 using palitra::test::Watchdog;
 
@@ -177,265 +175,298 @@ class tst_Global : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    // --- 3.14 created on first use, exactly once ------------------------------------------------
-    void notAliveBeforeFirstUse() {
-        // Runs first: nothing in this process has used the global runner yet.
-        QVERIFY(!palitra::isRunnerAlive());
-        QVERIFY(!palitra::isRunnerAlive()); // asking does not create it
-        QCOMPARE(palitra::test::threadsNamed("palitra-global"), 0);
-    }
+    // --- created on first use, exactly once ------------------------------------------------
+    void notAliveBeforeFirstUse();
 
-    void createdOnceWhenThreadsRace() {
-        constexpr int racers = 8;
-        Watchdog watchdog(60s, "createdOnceWhenThreadsRace");
-        QSet<int> previousLoops;
-        for (int round = 0; round < 10; ++round) {
-            if (round > 0)
-                palitra::shutdownGlobalRunner();
-            QVERIFY(!palitra::isRunnerAlive());
-            std::array<Where, racers> seen;
-            std::latch go(racers);
-            {
-                std::vector<JoiningThread> threads;
-                for (int i = 0; i < racers; ++i) {
-                    threads.emplace_back([&seen, &go, i] {
-                        go.arrive_and_wait();
-                        seen[std::size_t(i)] = palitra::run([] { return whereAmI(); });
-                    });
-                }
+    void createdOnceWhenThreadsRace();
+
+    void aliveUntilShutdownThenNewThread();
+
+    void shutdownFromManyThreadsAtOnce_data();
+    void shutdownFromManyThreadsAtOnce();
+
+    // --- a call racing shutdownGlobalRunner() gets its value or RunnerClosedError -----------
+    void callRacingShutdown_data();
+    void callRacingShutdown();
+
+    // --- many threads call run/gather/close at once: every call ends, nothing lost ---------
+    void manyThreadsOnOneRunner();
+
+    void manyThreadsOnGlobalRunner();
+
+    // --- logging category "palitra": warnings on, debug off by default --------------------
+    void loggingCategory();
+
+    void lifecycleDebugMessagesWhenEnabled();
+
+    void cleanupTestCase();
+};
+
+// created on first use, exactly once ---------------------------------------------------------
+
+void tst_Global::notAliveBeforeFirstUse() {
+    // Runs first: nothing in this process has used the global runner yet.
+    QVERIFY(!palitra::isRunnerAlive());
+    QVERIFY(!palitra::isRunnerAlive()); // asking does not create it
+    QCOMPARE(palitra::test::threadsNamed("palitra-global"), 0);
+}
+
+void tst_Global::createdOnceWhenThreadsRace() {
+    constexpr int racers = 8;
+    Watchdog watchdog(60s, "createdOnceWhenThreadsRace");
+    QSet<int> previousLoops;
+    for (int round = 0; round < 10; ++round) {
+        if (round > 0)
+            palitra::shutdownGlobalRunner();
+        QVERIFY(!palitra::isRunnerAlive());
+        std::array<Where, racers> seen;
+        std::latch go(racers);
+        {
+            std::vector<JoiningThread> threads;
+            for (int i = 0; i < racers; ++i) {
+                threads.emplace_back([&seen, &go, i] {
+                    go.arrive_and_wait();
+                    seen[std::size_t(i)] = palitra::run([] { return whereAmI(); });
+                });
             }
-            QSet<int> loops;
-            for (const Where &w : seen) {
-                loops.insert(w.serial);
-                QCOMPARE(w.name, QStringLiteral("palitra-global"));
-            }
-            QCOMPARE(loops.size(), 1); // one runner, one loop thread, for all 8
-            QVERIFY(!previousLoops.contains(*loops.begin())); // a new one after each shutdown
-            previousLoops.unite(loops);
-            QVERIFY(palitra::isRunnerAlive());
-            QCOMPARE(palitra::test::threadsNamed("palitra-global"), 1);
         }
-    }
-
-    void aliveUntilShutdownThenNewThread() {
-        palitra::shutdownGlobalRunner();
-        QVERIFY(!palitra::isRunnerAlive());
-        const int first = palitra::run([] { return whereAmI(); }).serial;
+        QSet<int> loops;
+        for (const Where &w : seen) {
+            loops.insert(w.serial);
+            QCOMPARE(w.name, QStringLiteral("palitra-global"));
+        }
+        QCOMPARE(loops.size(), 1);                        // one runner, one loop thread, for all 8
+        QVERIFY(!previousLoops.contains(*loops.begin())); // a new one after each shutdown
+        previousLoops.unite(loops);
         QVERIFY(palitra::isRunnerAlive());
-        QCOMPARE(palitra::run([] { return whereAmI(); }).serial, first); // persistent
-        palitra::shutdownGlobalRunner();
-        QVERIFY(!palitra::isRunnerAlive());
-        palitra::shutdownGlobalRunner(); // idempotent
-        QVERIFY(!palitra::isRunnerAlive());
-        QTRY_COMPARE(palitra::test::threadsNamed("palitra-global"), 0);
-        const int second = palitra::run([] { return whereAmI(); }).serial;
-        QVERIFY(second != first);
-        QVERIFY(second != threadSerial());
-        QVERIFY(palitra::isRunnerAlive());
-        palitra::shutdownGlobalRunner();
+        QCOMPARE(palitra::test::threadsNamed("palitra-global"), 1);
     }
+}
 
-    void shutdownFromManyThreadsAtOnce_data() {
-        QTest::addColumn<bool>("callerBlocked");
-        QTest::newRow("idle") << false;
-        QTest::newRow("a caller blocked") << true;
+void tst_Global::aliveUntilShutdownThenNewThread() {
+    palitra::shutdownGlobalRunner();
+    QVERIFY(!palitra::isRunnerAlive());
+    const int first = palitra::run([] { return whereAmI(); }).serial;
+    QVERIFY(palitra::isRunnerAlive());
+    QCOMPARE(palitra::run([] { return whereAmI(); }).serial, first); // persistent
+    palitra::shutdownGlobalRunner();
+    QVERIFY(!palitra::isRunnerAlive());
+    palitra::shutdownGlobalRunner(); // idempotent
+    QVERIFY(!palitra::isRunnerAlive());
+    QTRY_COMPARE(palitra::test::threadsNamed("palitra-global"), 0);
+    const int second = palitra::run([] { return whereAmI(); }).serial;
+    QVERIFY(second != first);
+    QVERIFY(second != threadSerial());
+    QVERIFY(palitra::isRunnerAlive());
+    palitra::shutdownGlobalRunner();
+}
+
+void tst_Global::shutdownFromManyThreadsAtOnce_data() {
+    QTest::addColumn<bool>("callerBlocked");
+    QTest::newRow("idle") << false;
+    QTest::newRow("a caller blocked") << true;
+}
+
+void tst_Global::shutdownFromManyThreadsAtOnce() {
+    QFETCH(bool, callerBlocked);
+    constexpr int closers = 8;
+    Watchdog watchdog(30s, "shutdownFromManyThreadsAtOnce");
+    const int before = palitra::run([] { return whereAmI(); }).serial;
+    std::atomic<int> callerEnded{-1}; // 0: value, 1: RunnerClosedError, 2: other
+    std::latch callerStarted(1);
+    std::optional<JoiningThread> caller;
+    if (callerBlocked) {
+        caller.emplace([&] {
+            try {
+                palitra::run([&callerStarted]() -> QCoro::Task<int> {
+                    callerStarted.count_down();
+                    co_return co_await sleepUntilStopped();
+                });
+                callerEnded = 0;
+            } catch (const RunnerClosedError &) {
+                callerEnded = 1;
+            } catch (...) {
+                callerEnded = 2;
+            }
+        });
+        callerStarted.wait();
     }
-    void shutdownFromManyThreadsAtOnce() {
-        QFETCH(bool, callerBlocked);
-        constexpr int closers = 8;
-        Watchdog watchdog(30s, "shutdownFromManyThreadsAtOnce");
-        const int before = palitra::run([] { return whereAmI(); }).serial;
-        std::atomic<int> callerEnded{-1}; // 0: value, 1: RunnerClosedError, 2: other
-        std::latch callerStarted(1);
-        std::optional<JoiningThread> caller;
-        if (callerBlocked) {
-            caller.emplace([&] {
+    std::latch go(closers);
+    {
+        std::vector<JoiningThread> threads;
+        for (int i = 0; i < closers; ++i)
+            threads.emplace_back([&go] {
+                go.arrive_and_wait();
+                palitra::shutdownGlobalRunner();
+            });
+    }
+    QVERIFY(!palitra::isRunnerAlive());
+    if (caller) {
+        caller->join();
+        QCOMPARE(callerEnded.load(), 1);
+    }
+    const int after = palitra::run([] { return whereAmI(); }).serial;
+    QVERIFY(after != before);
+    palitra::shutdownGlobalRunner();
+}
+
+// a call racing shutdownGlobalRunner() gets its value or RunnerClosedError ----------------------
+
+void tst_Global::callRacingShutdown_data() {
+    QTest::addColumn<bool>("suspends");
+    QTest::newRow("coroutine finishes at once") << false;
+    QTest::newRow("coroutine suspends once") << true;
+}
+
+void tst_Global::callRacingShutdown() {
+    QFETCH(bool, suspends);
+    constexpr int rounds = 40;
+    Watchdog watchdog(90s, "callRacingShutdown");
+    int values = 0;
+    int closed = 0;
+    for (int round = 0; round < rounds; ++round) {
+        palitra::run([] { return answer(0); }); // the runner exists and runs
+        std::latch go(2);
+        std::atomic<int> ended{-1};
+        {
+            JoiningThread caller([&] {
+                go.arrive_and_wait();
                 try {
-                    palitra::run([&callerStarted]() -> QCoro::Task<int> {
-                        callerStarted.count_down();
-                        co_return co_await sleepUntilStopped();
-                    });
-                    callerEnded = 0;
+                    const int v = suspends ? palitra::run([round] { return answerLater(round); })
+                                           : palitra::run([round] { return answer(round); });
+                    ended = v == round ? 0 : 2;
                 } catch (const RunnerClosedError &) {
-                    callerEnded = 1;
+                    ended = 1;
                 } catch (...) {
-                    callerEnded = 2;
+                    ended = 2;
                 }
             });
-            callerStarted.wait();
+            JoiningThread closer([&] {
+                go.arrive_and_wait();
+                palitra::shutdownGlobalRunner();
+            });
         }
-        std::latch go(closers);
-        {
-            std::vector<JoiningThread> threads;
-            for (int i = 0; i < closers; ++i)
-                threads.emplace_back([&go] {
-                    go.arrive_and_wait();
-                    palitra::shutdownGlobalRunner();
-                });
-        }
-        QVERIFY(!palitra::isRunnerAlive());
-        if (caller) {
-            caller->join();
-            QCOMPARE(callerEnded.load(), 1);
-        }
-        const int after = palitra::run([] { return whereAmI(); }).serial;
-        QVERIFY(after != before);
-        palitra::shutdownGlobalRunner();
+        QVERIFY(ended == 0 || ended == 1);
+        (ended == 0 ? values : closed) += 1;
     }
+    QCOMPARE(values + closed, rounds);
+    palitra::shutdownGlobalRunner();
+}
 
-    // --- 5 a call racing shutdownGlobalRunner() gets its value or RunnerClosedError -----------
-    void callRacingShutdown_data() {
-        QTest::addColumn<bool>("suspends");
-        QTest::newRow("coroutine finishes at once") << false;
-        QTest::newRow("coroutine suspends once") << true;
+// many threads call run/gather/close at once: every call ends, nothing lost -------------------
+
+void tst_Global::manyThreadsOnOneRunner() {
+    constexpr int threadCount = 8;
+    constexpr int callsPerThread = 24;
+    constexpr int rounds = 4;
+    Watchdog watchdog(120s, "manyThreadsOnOneRunner");
+    MessageLog quiet(MessageLog::Palitra::Quiet);
+    Tally tally;
+    for (int round = 0; round < rounds; ++round) {
+        EventLoopThreadRunner runner;
+        std::latch go(threadCount);
+        std::vector<JoiningThread> threads;
+        for (int t = 0; t < threadCount; ++t) {
+            threads.emplace_back([&, t] {
+                go.arrive_and_wait();
+                for (int i = 0; i < callsPerThread; ++i) {
+                    if (t == 0 && i == callsPerThread / 2)
+                        runner.close(); // mid-way, while the others keep calling
+                    stressCall(runner, (t + i) % 7, t * 1000 + i, tally);
+                }
+            });
+        }
+        threads.clear();
+        QVERIFY(!runner.isRunning());
     }
-    void callRacingShutdown() {
-        QFETCH(bool, suspends);
-        constexpr int rounds = 40;
-        Watchdog watchdog(90s, "callRacingShutdown");
-        int values = 0;
-        int closed = 0;
-        for (int round = 0; round < rounds; ++round) {
-            palitra::run([] { return answer(0); }); // the runner exists and runs
-            std::latch go(2);
-            std::atomic<int> ended{-1};
-            {
-                JoiningThread caller([&] {
-                    go.arrive_and_wait();
-                    try {
-                        const int v = suspends
-                                          ? palitra::run([round] { return answerLater(round); })
-                                          : palitra::run([round] { return answer(round); });
-                        ended = v == round ? 0 : 2;
-                    } catch (const RunnerClosedError &) {
-                        ended = 1;
-                    } catch (...) {
-                        ended = 2;
+    QCOMPARE(tally.calls.load(), threadCount * callsPerThread * rounds);
+    QCOMPARE(tally.ended(), tally.calls.load());
+    QCOMPARE(tally.wrong.load(), 0);
+    QVERIFY(tally.values > 0);
+    QVERIFY(tally.closed > 0); // the calls after close()
+    QVERIFY(tally.ownExceptions > 0);
+    QVERIFY(tally.timeouts > 0);
+}
+
+void tst_Global::manyThreadsOnGlobalRunner() {
+    constexpr int threadCount = 8;
+    constexpr int callsPerThread = 24;
+    constexpr int rounds = 3;
+    Watchdog watchdog(120s, "manyThreadsOnGlobalRunner");
+    MessageLog quiet(MessageLog::Palitra::Quiet);
+    Tally tally;
+    palitra::test::GlobalApi api;
+    std::atomic<int> shutdowns{0};
+    for (int round = 0; round < rounds; ++round) {
+        std::latch go(threadCount);
+        std::vector<JoiningThread> threads;
+        for (int t = 0; t < threadCount; ++t) {
+            threads.emplace_back([&, t] {
+                go.arrive_and_wait();
+                for (int i = 0; i < callsPerThread; ++i) {
+                    if (t < 2 && i % 8 == 7) { // two threads shut down now and then
+                        palitra::shutdownGlobalRunner();
+                        ++shutdowns;
                     }
-                });
-                JoiningThread closer([&] {
-                    go.arrive_and_wait();
-                    palitra::shutdownGlobalRunner();
-                });
-            }
-            QVERIFY(ended == 0 || ended == 1);
-            (ended == 0 ? values : closed) += 1;
+                    stressCall(api, (t + i) % 7, t * 1000 + i, tally);
+                }
+            });
         }
-        QCOMPARE(values + closed, rounds);
-        palitra::shutdownGlobalRunner();
+        threads.clear();
     }
+    QCOMPARE(tally.calls.load(), threadCount * callsPerThread * rounds);
+    QCOMPARE(tally.ended(), tally.calls.load());
+    QCOMPARE(tally.wrong.load(), 0);
+    QVERIFY(tally.values > 0);
+    QVERIFY(tally.ownExceptions > 0);
+    QVERIFY(tally.timeouts > 0);
+    QCOMPARE(shutdowns.load(), 2 * 3 * rounds);
+    // Whatever happened, the next call works.
+    QCOMPARE(palitra::run([] { return answer(5); }), 5);
+    palitra::shutdownGlobalRunner();
+    QVERIFY(!palitra::isRunnerAlive());
+}
 
-    // --- 3.9 many threads call run/gather/close at once: every call ends, nothing lost ---------
-    void manyThreadsOnOneRunner() {
-        constexpr int threadCount = 8;
-        constexpr int callsPerThread = 24;
-        constexpr int rounds = 4;
-        Watchdog watchdog(120s, "manyThreadsOnOneRunner");
-        PalitraMessages quiet;
-        Tally tally;
-        for (int round = 0; round < rounds; ++round) {
-            EventLoopThreadRunner runner;
-            std::latch go(threadCount);
-            std::vector<JoiningThread> threads;
-            for (int t = 0; t < threadCount; ++t) {
-                threads.emplace_back([&, t] {
-                    go.arrive_and_wait();
-                    for (int i = 0; i < callsPerThread; ++i) {
-                        if (t == 0 && i == callsPerThread / 2)
-                            runner.close(); // mid-way, while the others keep calling
-                        stressCall(runner, (t + i) % 7, t * 1000 + i, tally);
-                    }
-                });
-            }
-            threads.clear();
-            QVERIFY(!runner.isRunning());
-        }
-        QCOMPARE(tally.calls.load(), threadCount * callsPerThread * rounds);
-        QCOMPARE(tally.ended(), tally.calls.load());
-        QCOMPARE(tally.wrong.load(), 0);
-        QVERIFY(tally.values > 0);
-        QVERIFY(tally.closed > 0); // the calls after close()
-        QVERIFY(tally.ownExceptions > 0);
-        QVERIFY(tally.timeouts > 0);
+// logging category "palitra": warnings on, debug off by default ------------------------------
+
+void tst_Global::loggingCategory() {
+    if (qEnvironmentVariableIsSet("QT_LOGGING_RULES") ||
+        qEnvironmentVariableIsSet("QT_LOGGING_CONF"))
+        QSKIP("logging rules set in the environment change the defaults under test");
+    {
+        // Makes sure the library has created its category (it logs runner start-up).
+        EventLoopThreadRunner runner;
+        QCOMPARE(runner.run([] { return answer(1); }), 1);
     }
+    previousFilter = QLoggingCategory::installFilter(&recordPalitraCategory);
+    QLoggingCategory::installFilter(previousFilter); // the filter ran for every category
+    CategorySeen &seen = categorySeen();
+    const std::lock_guard lock(seen.mutex);
+    QVERIFY2(seen.count >= 1, "no logging category named \"palitra\" is registered");
+    QVERIFY(seen.warning);
+    QVERIFY(!seen.debug);
+}
 
-    void manyThreadsOnGlobalRunner() {
-        constexpr int threadCount = 8;
-        constexpr int callsPerThread = 24;
-        constexpr int rounds = 3;
-        Watchdog watchdog(120s, "manyThreadsOnGlobalRunner");
-        PalitraMessages quiet;
-        Tally tally;
-        palitra::test::GlobalApi api;
-        std::atomic<int> shutdowns{0};
-        for (int round = 0; round < rounds; ++round) {
-            std::latch go(threadCount);
-            std::vector<JoiningThread> threads;
-            for (int t = 0; t < threadCount; ++t) {
-                threads.emplace_back([&, t] {
-                    go.arrive_and_wait();
-                    for (int i = 0; i < callsPerThread; ++i) {
-                        if (t < 2 && i % 8 == 7) { // two threads shut down now and then
-                            palitra::shutdownGlobalRunner();
-                            ++shutdowns;
-                        }
-                        stressCall(api, (t + i) % 7, t * 1000 + i, tally);
-                    }
-                });
-            }
-            threads.clear();
-        }
-        QCOMPARE(tally.calls.load(), threadCount * callsPerThread * rounds);
-        QCOMPARE(tally.ended(), tally.calls.load());
-        QCOMPARE(tally.wrong.load(), 0);
-        QVERIFY(tally.values > 0);
-        QVERIFY(tally.ownExceptions > 0);
-        QVERIFY(tally.timeouts > 0);
-        QCOMPARE(shutdowns.load(), 2 * 3 * rounds);
-        // Whatever happened, the next call works.
-        QCOMPARE(palitra::run([] { return answer(5); }), 5);
-        palitra::shutdownGlobalRunner();
-        QVERIFY(!palitra::isRunnerAlive());
+void tst_Global::lifecycleDebugMessagesWhenEnabled() {
+    MessageLog messages;
+    QLoggingCategory::setFilterRules(QStringLiteral("palitra.debug=true"));
+    {
+        EventLoopThreadRunner runner;
+        QCOMPARE(runner.run([] { return answer(1); }), 1);
     }
-
-    // --- 3.17 logging category "palitra": warnings on, debug off by default --------------------
-    void loggingCategory() {
-        if (qEnvironmentVariableIsSet("QT_LOGGING_RULES") ||
-            qEnvironmentVariableIsSet("QT_LOGGING_CONF"))
-            QSKIP("logging rules set in the environment change the defaults under test");
-        {
-            // Makes sure the library has created its category (it logs runner start-up).
-            EventLoopThreadRunner runner;
-            QCOMPARE(runner.run([] { return answer(1); }), 1);
-        }
-        previousFilter = QLoggingCategory::installFilter(&recordPalitraCategory);
-        QLoggingCategory::installFilter(previousFilter); // the filter ran for every category
-        CategorySeen &seen = categorySeen();
-        const std::lock_guard lock(seen.mutex);
-        QVERIFY2(seen.count >= 1, "no logging category named \"palitra\" is registered");
-        QVERIFY(seen.warning);
-        QVERIFY(!seen.debug);
+    QLoggingCategory::setFilterRules(QString());
+    QVERIFY2(!messages.debugs().isEmpty(), "no qCDebug lifecycle message in category palitra");
+    const int count = int(messages.debugs().size());
+    {
+        EventLoopThreadRunner runner;
+        QCOMPARE(runner.run([] { return answer(1); }), 1);
     }
+    QCOMPARE(int(messages.debugs().size()), count); // off again by default
+}
 
-    void lifecycleDebugMessagesWhenEnabled() {
-        PalitraMessages messages;
-        QLoggingCategory::setFilterRules(QStringLiteral("palitra.debug=true"));
-        {
-            EventLoopThreadRunner runner;
-            QCOMPARE(runner.run([] { return answer(1); }), 1);
-        }
-        QLoggingCategory::setFilterRules(QString());
-        QVERIFY2(!messages.debugs().isEmpty(), "no qCDebug lifecycle message in category palitra");
-        const int count = int(messages.debugs().size());
-        {
-            EventLoopThreadRunner runner;
-            QCOMPARE(runner.run([] { return answer(1); }), 1);
-        }
-        QCOMPARE(int(messages.debugs().size()), count); // off again by default
-    }
-
-    void cleanupTestCase() { palitra::shutdownGlobalRunner(); }
-};
+void tst_Global::cleanupTestCase() {
+    palitra::shutdownGlobalRunner();
+}
 
 QTEST_GUILESS_MAIN(tst_Global)
 #include "tst_global.moc"

@@ -4,8 +4,7 @@
 // docs/SEMANTICS.md#non-blocking-calls-and-loop-owned-state.
 #include <palitra/palitra.h>
 
-#include "semantics_helpers.h"
-#include "testhelpers.h"
+#include "palitratest.h"
 
 #include <QNetworkAccessManager>
 #include <QTest>

@@ -6,7 +6,7 @@
 // test turns into a failure with a bounded wait.
 #include <palitra/palitra.h>
 
-#include "testhelpers.h"
+#include "palitratest.h"
 
 #include <QAbstractEventDispatcher>
 #include <QCoreApplication>

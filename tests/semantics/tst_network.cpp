@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-// DESIGN.md §3.3 and §3.11 with real network objects: a QNetworkAccessManager that outlives a
-// call, and a request that a timeout aborts through palitra::abortOnStop().
-// QNetworkAccessManager runs its own plain thread, so these tests need an application object.
+// State survives and cooperative stop (docs/SEMANTICS.md) with real network objects: a
+// QNetworkAccessManager that outlives a call, and a request that a timeout aborts through
+// palitra::abortOnStop(). QNetworkAccessManager runs its own plain thread, so these tests need an
+// application object.
 #include <palitra/palitra.h>
 
-#include "semantics_helpers.h"
-#include "testhelpers.h"
+#include "palitratest.h"
 
 #include <QCoro/QCoroNetworkReply>
 #include <QHostAddress>
@@ -72,15 +72,15 @@ class tst_Network : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    // §3.3 State survives
+    // State survives
     void networkAccessManagerSurvivesBetweenCalls();
 
-    // §3.6 + §3.11 Timeout aborts a pending request
+    // Timeout aborts a pending request
     void timeoutAbortsPendingRequest_data();
     void timeoutAbortsPendingRequest();
 };
 
-// §3.3 State survives --------------------------------------------------------------------------
+// State survives --------------------------------------------------------------------------
 
 void tst_Network::networkAccessManagerSurvivesBetweenCalls() {
     EventLoopThreadRunner runner;
@@ -129,7 +129,7 @@ void tst_Network::networkAccessManagerSurvivesBetweenCalls() {
     QVERIFY(!server);
 }
 
-// §3.6 + §3.11 Timeout aborts a pending request ------------------------------------------------
+// Timeout aborts a pending request ------------------------------------------------
 
 void tst_Network::timeoutAbortsPendingRequest_data() {
     QTest::addColumn<AwaitWith>("awaitWith");
@@ -144,6 +144,7 @@ void tst_Network::timeoutAbortsPendingRequest() {
     QVERIFY(silent.listen(QHostAddress::LocalHost));
     const quint16 port = silent.serverPort();
 
+    palitra::test::Watchdog watchdog(60s, "timeoutAbortsPendingRequest");
     EventLoopThreadRunner runner;
     std::atomic<bool> ended{false};
     std::atomic<int> error{-1};
@@ -173,7 +174,7 @@ void tst_Network::timeoutAbortsPendingRequest() {
                                  300ms));
     const auto elapsed = elapsedSince(start);
     QVERIFY2(elapsed >= 300ms, "TimeoutError came before the timeout: did the request fail?");
-    QVERIFY2(elapsed < 300ms + 1s, "TimeoutError was not prompt");
+    // The server never answers: only the abort that the stop request made can end the request.
     QTRY_VERIFY_WITH_TIMEOUT(ended, 10000);
     QCOMPARE(QNetworkReply::NetworkError(error.load()), QNetworkReply::OperationCanceledError);
     QCOMPARE(resumedOn.load(), runner.thread());

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// DESIGN.md §3.1–3.6, 3.8, 3.10 and §5 for EventLoopThreadRunner::run().
+// EventLoopThreadRunner::run() (docs/SEMANTICS.md): where code runs, no re-entrancy, state,
+// results, errors, timeouts, no self-deadlock, bad input, and the decided details of each.
 #include <palitra/palitra.h>
 
-#include "semantics_helpers.h"
-#include "testhelpers.h"
+#include "palitratest.h"
 
 #include <QCoreApplication>
 #include <QCoro/QCoroTimer>
@@ -99,10 +99,14 @@ QCoro::Task<int> fortyTwo() {
     co_return 42;
 }
 
-//! Sleeps \a ms on the loop, waking early on stop; returns 42.
-QCoro::Task<int> sleepThen42(std::chrono::milliseconds ms) {
+//! Sleeps \a ms on the loop, waking early on stop; returns 42. Tells \a sleptFully whether it
+//! slept the whole time.
+QCoro::Task<int> sleepThen42(std::chrono::milliseconds ms,
+                             std::atomic<bool> *sleptFully = nullptr) {
     const std::stop_token stop = palitra::currentStopToken();
-    co_await palitra::sleepFor(ms, stop);
+    const bool full = co_await palitra::sleepFor(ms, stop);
+    if (sleptFully)
+        *sleptFully = full;
     co_return 42;
 }
 
@@ -120,6 +124,7 @@ TimedRun timedRun(Duration timeout) {
 enum class Expect { Value, Timeout };
 enum class Api { Run, RunTimeout, GatherTuple, GatherRange, GatherOutcomes };
 enum class Via { SingleShot, InvokeMethod };
+enum class Empty { Function, Pointer }; // an empty std::function, a null function pointer
 
 //! Calls \a api on \a runner with a coroutine that sets \a invoked; returns 2 for DeadlockError
 //! and its message, 1 for "returned normally", 3 for any other exception.
@@ -163,21 +168,22 @@ Q_DECLARE_METATYPE(Thrown)
 Q_DECLARE_METATYPE(Expect)
 Q_DECLARE_METATYPE(Api)
 Q_DECLARE_METATYPE(Via)
+Q_DECLARE_METATYPE(Empty)
 
 class tst_Run : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    // §3.1 Where it runs
+    // Where it runs
     void invokedAndResumedOnLoopThread();
 
-    // §3.2 No re-entrancy
+    // No re-entrancy
     void callerEventsWaitUntilRunReturns();
 
-    // §3.3 State survives
+    // State survives
     void loopObjectsSurviveBetweenCalls();
 
-    // §3.4 Results
+    // Results
     void valueResult_data();
     void valueResult();
     void moveOnlyResult_data();
@@ -187,12 +193,12 @@ private Q_SLOTS:
     void resultIsMovedNeverCopied_data();
     void resultIsMovedNeverCopied();
 
-    // §3.5 Errors
+    // Errors
     void exceptionKeepsDynamicType_data();
     void exceptionKeepsDynamicType();
     void exceptionFromCallableItself();
 
-    // §3.6 Timeout
+    // Timeout
     void timeoutThrowsPromptly_data();
     void timeoutThrowsPromptly();
     void nonPositiveTimeoutFailsAtOnce_data();
@@ -206,19 +212,19 @@ private Q_SLOTS:
     void lateExceptionDropped();
     void timeoutHoldsWhileLoopIsBlocked();
 
-    // §3.8 No self-deadlock (and §5: another runner may be called from a loop thread)
+    // No self-deadlock (another runner may be called from a loop thread)
     void runFromCoroutineIsDeadlockError_data();
     void runFromCoroutineIsDeadlockError();
     void runFromLoopSlotIsDeadlockError_data();
     void runFromLoopSlotIsDeadlockError();
     void otherRunnerFromLoopThread();
 
-    // §3.10 Bad input (runtime part)
+    // Bad input (runtime part)
     void emptyCallableIsInvalid_data();
     void emptyCallableIsInvalid();
     void functionPointerWorks();
 
-    // §5 thread() / context() / RunnerOptions::threadName
+    // thread() / context() / RunnerOptions::threadName
     void threadAndContextStartLazily();
     void threadAndContextNullAfterClose_data();
     void threadAndContextNullAfterClose();
@@ -227,7 +233,7 @@ private Q_SLOTS:
     void spinBeforeBlockingKeepsSemantics();
 };
 
-// §3.1 Where it runs ---------------------------------------------------------------------------
+// Where it runs ---------------------------------------------------------------------------
 
 void tst_Run::invokedAndResumedOnLoopThread() {
     EventLoopThreadRunner runner;
@@ -247,7 +253,7 @@ void tst_Run::invokedAndResumedOnLoopThread() {
     QCOMPARE(where.afterPalitraSleep.load(), loop);
 }
 
-// §3.2 No re-entrancy --------------------------------------------------------------------------
+// No re-entrancy --------------------------------------------------------------------------
 
 void tst_Run::callerEventsWaitUntilRunReturns() {
     EventLoopThreadRunner runner;
@@ -278,7 +284,7 @@ void tst_Run::callerEventsWaitUntilRunReturns() {
     QTRY_VERIFY(queuedSlotRan);
 }
 
-// §3.3 State survives --------------------------------------------------------------------------
+// State survives --------------------------------------------------------------------------
 
 void tst_Run::loopObjectsSurviveBetweenCalls() {
     EventLoopThreadRunner runner;
@@ -318,7 +324,7 @@ void tst_Run::loopObjectsSurviveBetweenCalls() {
     QVERIFY(!timer);
 }
 
-// §3.4 Results ---------------------------------------------------------------------------------
+// Results ---------------------------------------------------------------------------------
 
 void tst_Run::valueResult_data() {
     QTest::addColumn<bool>("suspendFirst");
@@ -383,10 +389,10 @@ void tst_Run::resultIsMovedNeverCopied() {
         QCOMPARE(timed.value, 10);
         QCOMPARE(Counted::copies.load(), 0);
     }
-    QTRY_COMPARE(Counted::live.load(), 0);
+    QTRY_COMPARE(Counted::live(), 0);
 }
 
-// §3.5 Errors ----------------------------------------------------------------------------------
+// Errors ----------------------------------------------------------------------------------
 
 void tst_Run::exceptionKeepsDynamicType_data() {
     QTest::addColumn<Thrown>("kind");
@@ -447,7 +453,7 @@ void tst_Run::exceptionFromCallableItself() {
     QCOMPARE(runner.run(fortyTwo), 42);
 }
 
-// §3.6 Timeout ---------------------------------------------------------------------------------
+// Timeout ---------------------------------------------------------------------------------
 
 void tst_Run::timeoutThrowsPromptly_data() {
     QTest::addColumn<int>("timeoutMs");
@@ -462,8 +468,13 @@ void tst_Run::timeoutThrowsPromptly() {
     QFETCH(int, timeoutMs);
     QFETCH(bool, cooperative);
     const std::chrono::milliseconds timeout(timeoutMs);
+    palitra::test::Watchdog watchdog(60s, "timeoutThrowsPromptly");
     EventLoopThreadRunner runner;
-    runner.thread(); // start the loop first: only the call itself is measured
+    runner.thread(); // start the loop first: only the call itself is timed
+    // The coroutine outlasts any test run unless it is stopped (cooperative rows) or the gate
+    // opens (rows that ignore the stop request; the test opens it after the TimeoutError).
+    Gate gate;
+    std::atomic<int> sleptFully{-1};
     std::atomic<bool> ended{false};
 
     const auto start = Clock::now();
@@ -472,18 +483,28 @@ void tst_Run::timeoutThrowsPromptly() {
                                  [&, cooperative]() -> QCoro::Task<int> {
                                      const auto stop = palitra::currentStopToken();
                                      if (cooperative)
-                                         co_await palitra::sleepFor(30s, stop);
+                                         sleptFully =
+                                             (co_await palitra::sleepFor(24h, stop)) ? 1 : 0;
                                      else
-                                         co_await QCoro::sleepFor(1500ms);
+                                         co_await palitra::awaitSignal(&gate, &Gate::opened);
                                      ended = true;
                                      co_return 1;
                                  },
                                  timeout));
     const auto elapsed = elapsedSince(start);
     QVERIFY2(elapsed >= timeout, "TimeoutError came before the timeout passed");
-    QVERIFY2(elapsed < timeout + 1s, "TimeoutError was not prompt");
-    // Let the coroutine end before the runner goes (a suspended one would be abandoned).
-    QTRY_VERIFY_WITH_TIMEOUT(ended, 10000);
+    if (cooperative) {
+        // Woken by the stop request the timeout made, long before its day-long sleep ended.
+        QTRY_VERIFY_WITH_TIMEOUT(ended, 30000);
+        QCOMPARE(sleptFully.load(), 0);
+    } else {
+        // The caller came back while the coroutine was still suspended: it did not wait for it.
+        QVERIFY(!ended);
+        // Let the coroutine end before the runner goes (a suspended one would be abandoned).
+        QTRY_VERIFY(gate.hasListener());
+        gate.open();
+        QTRY_VERIFY_WITH_TIMEOUT(ended, 30000);
+    }
 }
 
 void tst_Run::nonPositiveTimeoutFailsAtOnce_data() {
@@ -509,12 +530,12 @@ void tst_Run::nonPositiveTimeoutFailsAtOnce() {
     EventLoopThreadRunner runner;
     runner.thread();
     std::atomic<bool> invoked{false};
-    const auto start = Clock::now();
+    // Fails at once: a call that waited for anything would hang here (the watchdog fails it).
+    palitra::test::Watchdog watchdog(30s, "nonPositiveTimeoutFailsAtOnce");
     QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError, call(runner, [&] {
                                  invoked = true;
                                  return fortyTwo();
                              }));
-    QVERIFY2(elapsedSince(start) < 1s, "a timeout that has already passed must fail at once");
     // Documented choice (runner.h): the callable is not invoked at all. Check after a round trip
     // through the loop so that a wrongly queued call would have run by now.
     QCOMPARE(runner.run(fortyTwo), 42);
@@ -561,27 +582,27 @@ void tst_Run::anyDurationType() {
     runner.thread();
     std::atomic<bool> invoked{false};
     std::atomic<bool> ended{false};
-    const Work work = [&invoked, &ended, workMs]() -> QCoro::Task<int> {
+    std::atomic<bool> sleptFully{false};
+    const Work work = [&invoked, &ended, &sleptFully, workMs]() -> QCoro::Task<int> {
         invoked = true;
-        const int value = co_await sleepThen42(std::chrono::milliseconds(workMs));
+        const int value = co_await sleepThen42(std::chrono::milliseconds(workMs), &sleptFully);
         ended = true;
         co_return value;
     };
     // sleepThen42 reads currentStopToken() before its first suspension, on the caller's behalf:
     // the token is current while the callable (and its nested eager coroutines) run.
-    const auto start = Clock::now();
+    palitra::test::Watchdog watchdog(60s, "anyDurationType");
     if (expect == Expect::Value) {
         QCOMPARE(call(runner, work), 42);
         QVERIFY(ended);
     } else {
         QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError, call(runner, work));
-        QVERIFY2(elapsedSince(start) < 2s, "TimeoutError was not prompt");
         // With a tiny timeout the caller may leave before the loop got to the call, which is
         // then never invoked. A round trip settles which case this was.
         QCOMPARE(runner.run(fortyTwo), 42);
         if (invoked) {
-            QTRY_VERIFY_WITH_TIMEOUT(ended, 10000); // woken early by the stop request
-            QVERIFY2(elapsedSince(start) < 15s, "the coroutine was not asked to stop");
+            QTRY_VERIFY_WITH_TIMEOUT(ended, 20000); // woken early by the stop request
+            QVERIFY2(!sleptFully, "the coroutine was not asked to stop");
         }
     }
 }
@@ -658,7 +679,7 @@ void tst_Run::lateResultDroppedCapturesLiveUntilFrameEnds() {
                                          // resumes it.
                                          co_await palitra::awaitSignal(&gate, &Gate::opened);
                                          captureSeenAtResume = captured.value;
-                                         liveAtResume = Counted::live.load();
+                                         liveAtResume = Counted::live();
                                          resumed = true;
                                          co_return Counted(99); // the late result: dropped
                                      },
@@ -666,7 +687,7 @@ void tst_Run::lateResultDroppedCapturesLiveUntilFrameEnds() {
 
         // The coroutine is still suspended: its callable and capture must still be alive.
         QTRY_VERIFY(armed);
-        QCOMPARE(Counted::live.load(), 1);
+        QCOMPARE(Counted::live(), 1);
         QTRY_VERIFY(gate.hasListener());
         gate.open();
         QTRY_VERIFY_WITH_TIMEOUT(resumed, 10000);
@@ -674,11 +695,11 @@ void tst_Run::lateResultDroppedCapturesLiveUntilFrameEnds() {
         QVERIFY(liveAtResume.load() >= 1);
         // Once the frame has ended the capture and the late result are freed, without the
         // caller ever taking anything.
-        QTRY_COMPARE(Counted::live.load(), 0);
+        QTRY_COMPARE(Counted::live(), 0);
         QCOMPARE(Counted::copies.load(), 0);
         QCOMPARE(runner.run(fortyTwo), 42);
     }
-    QCOMPARE(Counted::live.load(), 0);
+    QCOMPARE(Counted::live(), 0);
 }
 
 void tst_Run::lateExceptionDropped() {
@@ -711,23 +732,23 @@ void tst_Run::timeoutHoldsWhileLoopIsBlocked() {
         QVERIFY(!blocker.failed());
         auto release = qScopeGuard([&] { blocker.release(); });
 
-        const auto start = Clock::now();
         QVERIFY_THROWS_EXCEPTION(
             palitra::TimeoutError,
             runner.run([c = Counted(1)]() -> QCoro::Task<int> { co_return c.value; }, 200ms));
-        const auto elapsed = elapsedSince(start);
-        QVERIFY2(elapsed < 200ms + 1s, "the caller's deadline waited for the busy loop thread");
+        // The caller got its TimeoutError while the loop thread was still held: it did not wait
+        // for the busy loop thread (which is held until released, or a minute has passed).
+        QVERIFY2(blocker.isBlocking(), "the caller's deadline waited for the busy loop thread");
 
         release.dismiss();
         blocker.release();
         // The loop recovers and the abandoned call's callable is freed.
         QCOMPARE(runner.run(fortyTwo), 42);
-        QTRY_COMPARE(Counted::live.load(), 0);
+        QTRY_COMPARE(Counted::live(), 0);
     }
-    QCOMPARE(Counted::live.load(), 0);
+    QCOMPARE(Counted::live(), 0);
 }
 
-// §3.8 No self-deadlock ------------------------------------------------------------------------
+// No self-deadlock ------------------------------------------------------------------------
 
 static void addDeadlockApis() {
     QTest::addColumn<Api>("api");
@@ -748,23 +769,17 @@ void tst_Run::runFromCoroutineIsDeadlockError() {
     std::atomic<bool> invoked{false};
     std::string messageBefore;
     std::string messageAfter;
-    std::chrono::milliseconds slowest{0};
+    // A call that waited for its own loop thread would never return (the watchdog fails it).
+    palitra::test::Watchdog watchdog(60s, "runFromCoroutineIsDeadlockError");
 
-    const auto [before, after] = runner.run(
-        [&]() -> QCoro::Task<std::pair<int, int>> {
-            auto start = Clock::now();
-            const int b = callExpectingDeadlock(runner, api, invoked, messageBefore);
-            slowest = elapsedSince(start);
-            co_await palitra::sleepFor(1ms, std::stop_token{});
-            start = Clock::now();
-            const int a = callExpectingDeadlock(runner, api, invoked, messageAfter);
-            slowest = std::max(slowest, elapsedSince(start));
-            co_return std::pair{b, a};
-        },
-        30s);
+    const auto [before, after] = runner.run([&]() -> QCoro::Task<std::pair<int, int>> {
+        const int b = callExpectingDeadlock(runner, api, invoked, messageBefore);
+        co_await palitra::sleepFor(1ms, std::stop_token{});
+        const int a = callExpectingDeadlock(runner, api, invoked, messageAfter);
+        co_return std::pair{b, a};
+    });
     QCOMPARE(before, 2);
     QCOMPARE(after, 2);
-    QVERIFY2(slowest < 1s, "DeadlockError was not thrown at once");
     QVERIFY(!invoked);
     QVERIFY2(QByteArray::fromStdString(messageBefore).contains("co_await"), messageBefore.c_str());
     QVERIFY(QByteArray::fromStdString(messageAfter).contains("co_await"));
@@ -823,7 +838,8 @@ void tst_Run::otherRunnerFromLoopThread() {
     std::atomic<QThread *> ranOn{nullptr};
     const auto [viaRun, viaGather] = a.run(
         [&]() -> QCoro::Task<std::pair<int, int>> {
-            // Blocks A's loop while B works: allowed, the user's choice (§5).
+            // Blocks A's loop while B works: allowed, the user's choice
+            // (docs/SEMANTICS.md#no-self-deadlock).
             const int r = b.run([&]() -> QCoro::Task<int> {
                 ranOn = QThread::currentThread();
                 co_await palitra::sleepFor(1ms, std::stop_token{});
@@ -838,25 +854,25 @@ void tst_Run::otherRunnerFromLoopThread() {
     QCOMPARE(ranOn.load(), bThread);
 }
 
-// §3.10 Bad input (runtime part) ---------------------------------------------------------------
+// Bad input (runtime part) ---------------------------------------------------------------
 
 void tst_Run::emptyCallableIsInvalid_data() {
-    QTest::addColumn<int>("which");
+    QTest::addColumn<Empty>("which");
     QTest::addColumn<bool>("withTimeout");
-    QTest::newRow("empty std::function") << 0 << false;
-    QTest::newRow("empty std::function, with timeout") << 0 << true;
-    QTest::newRow("null function pointer") << 1 << false;
-    QTest::newRow("null function pointer, with timeout") << 1 << true;
+    QTest::newRow("empty std::function") << Empty::Function << false;
+    QTest::newRow("empty std::function, with timeout") << Empty::Function << true;
+    QTest::newRow("null function pointer") << Empty::Pointer << false;
+    QTest::newRow("null function pointer, with timeout") << Empty::Pointer << true;
 }
 
 void tst_Run::emptyCallableIsInvalid() {
-    QFETCH(int, which);
+    QFETCH(Empty, which);
     QFETCH(bool, withTimeout);
     EventLoopThreadRunner runner;
     const std::function<QCoro::Task<int>()> emptyFunction;
     QCoro::Task<int> (*const nullPointer)() = nullptr;
     const auto call = [&] {
-        if (which == 0)
+        if (which == Empty::Function)
             return withTimeout ? runner.run(emptyFunction, 5s) : runner.run(emptyFunction);
         return withTimeout ? runner.run(nullPointer, 5s) : runner.run(nullPointer);
     };
@@ -879,7 +895,7 @@ void tst_Run::functionPointerWorks() {
     QCOMPARE(runner.run(function), 42);
 }
 
-// §5 thread() / context() / RunnerOptions::threadName -----------------------------------------
+// thread() / context() / RunnerOptions::threadName -----------------------------------------
 
 void tst_Run::threadAndContextStartLazily() {
     {
@@ -972,10 +988,9 @@ void tst_Run::spinBeforeBlockingKeepsSemantics() {
 
     LoopBlocker blocker(runner);
     QVERIFY(!blocker.failed());
-    const auto start = Clock::now();
     QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,
                              runner.run([]() -> QCoro::Task<int> { co_return 1; }, 100ms));
-    QVERIFY(elapsedSince(start) < 1100ms);
+    QVERIFY(blocker.isBlocking()); // the deadline held while the loop thread was busy
     blocker.release();
     QCOMPARE(runner.run([]() -> QCoro::Task<int> { co_return 7; }), 7);
 }

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
-// DESIGN.md §3.11 cooperative stop: currentStopToken(), sleepFor(), awaitSignal(), StopGuard and
-// abortOnStop().
+// Cooperative stop (docs/SEMANTICS.md#cooperative-stop): currentStopToken(), sleepFor(),
+// awaitSignal(), StopGuard and abortOnStop().
 #include <palitra/palitra.h>
 
-#include "semantics_helpers.h"
-#include "testhelpers.h"
+#include "palitratest.h"
 
 #include <QCoreApplication>
 #include <QPointer>
@@ -55,18 +54,18 @@ class tst_Stop : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    // §3.11 currentStopToken()
+    // currentStopToken()
     void tokenInsideCallable();
     void tokenOutsideCallable();
     void eachCallHasItsOwnToken();
     void siblingFailureRequestsStop();
 
-    // §3.11 sleepFor(): wakes early on stop
+    // sleepFor(): wakes early on stop
     void sleepFor_data();
     void sleepFor();
     void sleepForWokenByTimeout();
 
-    // §3.11 awaitSignal(): resumes on the loop thread
+    // awaitSignal(): resumes on the loop thread
     void awaitSignal_data();
     void awaitSignal();
     void awaitSignalNulloptOnStop();
@@ -74,7 +73,7 @@ private Q_SLOTS:
     void awaitSignalEmissionQueuedBehindStop();
     void awaitSignalSecondQueuedEmissionIgnored();
 
-    // §3.11 StopGuard / abortOnStop(): the action runs on the target's thread
+    // StopGuard / abortOnStop(): the action runs on the target's thread
     void stopGuardPostsToTargetThread();
     void stopGuardAlreadyRequestedPostsAtOnce();
     void stopGuardDestroyedNeverRuns();
@@ -84,7 +83,7 @@ private Q_SLOTS:
     void stopCallbackOnTimeoutPostsToLoop();
 };
 
-// §3.11 currentStopToken() ---------------------------------------------------------------------
+// currentStopToken() ---------------------------------------------------------------------
 
 void tst_Stop::tokenInsideCallable() {
     EventLoopThreadRunner runner;
@@ -169,15 +168,13 @@ void tst_Stop::siblingFailureRequestsStop() {
         siblingSleptFully = co_await palitra::sleepFor(30s, stop) ? 1 : 0;
         co_return 1;
     };
-    const auto start = Clock::now();
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, runner.gather(failing, sleeper));
     QVERIFY(siblingPossible);
     QTRY_VERIFY_WITH_TIMEOUT(siblingSleptFully != -1, 10000);
-    QCOMPARE(siblingSleptFully.load(), 0);
-    QVERIFY(elapsedSince(start) < 15s);
+    QCOMPARE(siblingSleptFully.load(), 0); // woken by the stop request, not by its 30 s
 }
 
-// §3.11 sleepFor() -----------------------------------------------------------------------------
+// sleepFor() -----------------------------------------------------------------------------
 
 void tst_Stop::sleepFor_data() {
     QTest::addColumn<StopState>("state");
@@ -216,6 +213,7 @@ void tst_Stop::sleepFor() {
         asleep = true;
         asleep.notify_all();
     });
+    palitra::test::Watchdog watchdog(60s, "sleepFor"); // a sleep that never wakes fails
     const auto start = Clock::now();
     const bool full = runner.run(
         [&]() -> QCoro::Task<bool> {
@@ -230,10 +228,9 @@ void tst_Stop::sleepFor() {
     const auto elapsed = elapsedSince(start);
     QCOMPARE(full, expectFull);
     QCOMPARE(resumedOn.load(), runner.thread());
+    // A sleep that woke early says so (false): the stop request, not its 30 s, ended it.
     if (expectFull)
         QVERIFY2(elapsed >= std::chrono::milliseconds(std::max(sleepMs, 0)), "woke too early");
-    else
-        QVERIFY2(elapsed < 10s, "sleepFor did not wake early on stop");
 }
 
 void tst_Stop::sleepForWokenByTimeout() {
@@ -241,7 +238,6 @@ void tst_Stop::sleepForWokenByTimeout() {
     palitra::test::startLoop(runner);
     std::atomic<int> full{-1};
     std::atomic<QThread *> resumedOn{nullptr};
-    const auto start = Clock::now();
     QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,
                              runner.run(
                                  [&]() -> QCoro::Task<> {
@@ -252,12 +248,11 @@ void tst_Stop::sleepForWokenByTimeout() {
                                  },
                                  100ms));
     QTRY_VERIFY_WITH_TIMEOUT(full != -1, 10000);
-    QCOMPARE(full.load(), 0);
+    QCOMPARE(full.load(), 0);                    // woken by the stop request, not by its 30 s
     QCOMPARE(resumedOn.load(), runner.thread()); // the stop came from this thread, not the loop
-    QVERIFY(elapsedSince(start) < 10s);
 }
 
-// §3.11 awaitSignal() --------------------------------------------------------------------------
+// awaitSignal() --------------------------------------------------------------------------
 
 void tst_Stop::awaitSignal_data() {
     QTest::addColumn<QString>("emitter");
@@ -322,7 +317,6 @@ void tst_Stop::awaitSignalNulloptOnStop() {
     Gate gate;
     std::atomic<int> hadValue{-1};
     std::atomic<QThread *> resumedOn{nullptr};
-    const auto start = Clock::now();
     QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,
                              runner.run(
                                  [&]() -> QCoro::Task<> {
@@ -334,9 +328,8 @@ void tst_Stop::awaitSignalNulloptOnStop() {
                                  },
                                  100ms));
     QTRY_VERIFY_WITH_TIMEOUT(hadValue != -1, 10000);
-    QCOMPARE(hadValue.load(), 0);
+    QCOMPARE(hadValue.load(), 0); // ended by the stop request: the gate never opened
     QCOMPARE(resumedOn.load(), runner.thread());
-    QVERIFY(elapsedSince(start) < 10s);
     QTRY_VERIFY(!gate.hasListener());
     gate.open(1); // nobody listens any more: harmless
     QCOMPARE(runner.run(fortyTwo), 42);
@@ -431,7 +424,7 @@ void tst_Stop::awaitSignalSecondQueuedEmissionIgnored() {
                  42);
 }
 
-// §3.11 StopGuard / abortOnStop() --------------------------------------------------------------
+// StopGuard / abortOnStop() --------------------------------------------------------------
 
 void tst_Stop::stopGuardPostsToTargetThread() {
     QObject target; // on this thread
@@ -520,7 +513,6 @@ void tst_Stop::abortOnStopRunsOnLoopThread() {
     QPointer<Abortable> abortable;
     std::atomic<bool> resumed{false};
     std::atomic<QThread *> resumedOn{nullptr};
-    const auto start = Clock::now();
     QVERIFY_THROWS_EXCEPTION(
         palitra::TimeoutError,
         runner.run(
@@ -537,7 +529,7 @@ void tst_Stop::abortOnStopRunsOnLoopThread() {
                 resumed = true;
             },
             100ms));
-    QVERIFY(elapsedSince(start) < 100ms + 1s);
+    // Only abort() can end the await, and only the stop request calls it.
     QTRY_VERIFY_WITH_TIMEOUT(resumed, 10000);
     QVERIFY(abortable);
     QCOMPARE(abortable->abortCount.load(), 1);

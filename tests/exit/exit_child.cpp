@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// A child process for tst_exit (DESIGN 3.16): leaves the global runner alive, often with a
-// coroutine suspended forever, and then ends the process in one of the ways a real program does.
+// A child process for tst_exit (docs/SEMANTICS.md#exit): leaves the global runner alive, often with
+// a coroutine suspended forever, and then ends the process in one of the ways a real program does.
 //
 //   exit_child <mode> <exit code>
 //

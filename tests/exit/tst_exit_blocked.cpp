@@ -5,7 +5,7 @@
 // combination of how it ends, which thread is blocked, whether the coroutine honours stop and
 // whether there is an application is one exit_blocked_child process. See
 // docs/SEMANTICS.md#exit.
-#include "child_process.h"
+#include "palitratest.h"
 
 #include <palitra/version.h>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
-// Exceptions from the user's own types (DESIGN.md §3.5, §5): a result whose move throws, a result
-// whose copy throws, a callable whose copy or move throws, a callable that throws instead of
+// Exceptions from the user's own types (docs/SEMANTICS.md#errors): a result whose move throws, a
+// result whose copy throws, a callable whose copy or move throws, a callable that throws instead of
 // returning a Task. Each ends with that exception in the caller, nothing escapes into the Qt event
 // loop (Qt would print "Qt has caught an exception thrown from an event handler" and terminate),
 // no object is leaked, and the runner serves the next call.
@@ -11,7 +11,7 @@
 // without palitra.
 #include <palitra/palitra.h>
 
-#include "stresshelpers.h"
+#include "palitratest.h"
 
 #include <QCoro/QCoroTask>
 #include <QTest>
@@ -23,7 +23,7 @@
 
 using namespace std::chrono_literals;
 using palitra::EventLoopThreadRunner;
-using palitra::stress::Tracked;
+using palitra::test::Counted;
 
 namespace {
 
@@ -42,7 +42,7 @@ struct MoveThrows {
     static inline std::atomic<int> countdown{0}; // 0: disarmed
     static inline std::atomic<int> moves{0};
     int value = 0;
-    Tracked tracked;
+    Counted tracked;
     MoveThrows(Seed s) noexcept : value(s.value) {} // NOLINT: implicit, see Seed
     MoveThrows(MoveThrows &&o) noexcept(false) : value(o.value), tracked(o.tracked) {
         ++moves;
@@ -57,7 +57,7 @@ struct MoveThrows {
 //! A move-only result whose move throws (gather(range) gives a std::vector of these).
 struct MoveOnlyMoveThrows {
     int value = 0;
-    Tracked tracked;
+    Counted tracked;
     MoveOnlyMoveThrows(Seed s) noexcept : value(s.value) {} // NOLINT: implicit, see Seed
     MoveOnlyMoveThrows(MoveOnlyMoveThrows &&o) noexcept(false)
         : value(o.value), tracked(o.tracked) {
@@ -82,7 +82,7 @@ struct CopyThrows {
 //! A capture whose copy (and, when asked, move) throws.
 struct Bomb {
     static inline std::atomic<bool> moveThrows{false};
-    Tracked tracked;
+    Counted tracked;
     Bomb() = default;
     Bomb(const Bomb &) { throw CopyError{}; }
     Bomb(Bomb &&o) noexcept(false) : tracked(std::move(o.tracked)) {
@@ -105,7 +105,12 @@ void watchMessages(QtMsgType type, const QMessageLogContext &context, const QStr
     previousHandler(type, context, message);
 }
 
+// Which call a row makes with a result whose moves throw.
+enum class ResultApi { Run, GatherVariadic, GatherRange, GatherOutcomesRange, GatherRangeMoveOnly };
+
 } // namespace
+
+Q_DECLARE_METATYPE(ResultApi)
 
 class tst_UserTypeErrors : public QObject {
     Q_OBJECT
@@ -136,7 +141,7 @@ void tst_UserTypeErrors::initTestCase() {
 }
 
 void tst_UserTypeErrors::init() {
-    m_live = Tracked::live();
+    m_live = Counted::live();
     m_runner = new EventLoopThreadRunner;
     MoveThrows::countdown = 0;
     Bomb::moveThrows = false;
@@ -147,7 +152,7 @@ void tst_UserTypeErrors::cleanup() {
     delete m_runner;
     m_runner = nullptr;
     MoveThrows::countdown = 0;
-    QCOMPARE(Tracked::live(), m_live);
+    QCOMPARE(Counted::live(), m_live);
     QCOMPARE(qtSawException.load(), 0);
 }
 
@@ -156,16 +161,16 @@ void tst_UserTypeErrors::verifyRunnerServes() {
 }
 
 void tst_UserTypeErrors::resultMoveThrowsAtEveryMove_data() {
-    QTest::addColumn<int>("api");
-    QTest::newRow("run") << 0;
-    QTest::newRow("gather(a, b)") << 1;
-    QTest::newRow("gather(range)") << 2;
-    QTest::newRow("gatherOutcomes(range)") << 3;
-    QTest::newRow("gather(range) of a move-only type") << 4;
+    QTest::addColumn<ResultApi>("api");
+    QTest::newRow("run") << ResultApi::Run;
+    QTest::newRow("gather(a, b)") << ResultApi::GatherVariadic;
+    QTest::newRow("gather(range)") << ResultApi::GatherRange;
+    QTest::newRow("gatherOutcomes(range)") << ResultApi::GatherOutcomesRange;
+    QTest::newRow("gather(range) of a move-only type") << ResultApi::GatherRangeMoveOnly;
 }
 
 void tst_UserTypeErrors::resultMoveThrowsAtEveryMove() {
-    QFETCH(int, api);
+    QFETCH(ResultApi, api);
     const auto make = [](int v) {
         return [v]() -> QCoro::Task<MoveThrows> {
             co_await palitra::sleepFor(1ms, palitra::currentStopToken());
@@ -186,21 +191,21 @@ void tst_UserTypeErrors::resultMoveThrowsAtEveryMove() {
         bool threw = false;
         try {
             switch (api) {
-            case 0:
+            case ResultApi::Run:
                 QCOMPARE(m_runner->run(make(1), 5s).value, 1);
                 break;
-            case 1: {
+            case ResultApi::GatherVariadic: {
                 auto [a, b] = m_runner->gather(make(1), make(2), 5s);
                 QCOMPARE(a.value + b.value, 3);
                 break;
             }
-            case 2: {
+            case ResultApi::GatherRange: {
                 const std::vector<std::function<QCoro::Task<MoveThrows>()>> fns{make(1), make(2)};
                 const auto values = m_runner->gather(fns, 5s);
                 QCOMPARE(values.size(), 2);
                 break;
             }
-            case 3: {
+            case ResultApi::GatherOutcomesRange: {
                 const std::vector<std::function<QCoro::Task<MoveThrows>()>> fns{make(1), make(2)};
                 const auto outcomes = m_runner->gatherOutcomes(fns, 5s);
                 QCOMPARE(outcomes.size(), 2);
@@ -208,7 +213,7 @@ void tst_UserTypeErrors::resultMoveThrowsAtEveryMove() {
                     (void)o.value(); // a move that failed on the loop thread is the slot's error
                 break;
             }
-            case 4: {
+            case ResultApi::GatherRangeMoveOnly: {
                 const std::vector<std::function<QCoro::Task<MoveOnlyMoveThrows>()>> fns{
                     makeMoveOnly(1), makeMoveOnly(2)};
                 const auto values = m_runner->gather(fns, 5s);
@@ -222,7 +227,7 @@ void tst_UserTypeErrors::resultMoveThrowsAtEveryMove() {
         const bool reached = MoveThrows::countdown.load() == 0;
         MoveThrows::countdown = 0;
         QCOMPARE(threw, reached); // the failed move, and only it, reached the caller
-        QTRY_COMPARE(Tracked::live(), m_live);
+        QTRY_COMPARE(Counted::live(), m_live);
         verifyRunnerServes();
         if (!reached) {
             failedAt = k - 1;
@@ -292,13 +297,13 @@ void tst_UserTypeErrors::callableMoveThrows() {
 
 void tst_UserTypeErrors::callableThrowsInsteadOfReturningATask() {
     // A plain function, not a coroutine: it throws before any Task exists.
-    const auto notACoroutine = [t = Tracked()]() -> QCoro::Task<int> {
+    const auto notACoroutine = [t = Counted()]() -> QCoro::Task<int> {
         if (t.value == 0)
-            throw palitra::stress::StressError{7};
+            throw palitra::test::NotAStdException{7};
         return answer();
     };
-    QVERIFY_THROWS_EXCEPTION(palitra::stress::StressError, m_runner->run(notACoroutine));
-    QVERIFY_THROWS_EXCEPTION(palitra::stress::StressError,
+    QVERIFY_THROWS_EXCEPTION(palitra::test::NotAStdException, m_runner->run(notACoroutine));
+    QVERIFY_THROWS_EXCEPTION(palitra::test::NotAStdException,
                              m_runner->gather(notACoroutine, [] { return answer(); }));
     const auto outcomes = m_runner->gatherOutcomes(std::vector{notACoroutine, notACoroutine});
     QCOMPARE(outcomes.size(), 2);

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
-// The exit matrix (issue 6 item 5; DESIGN 3.15, 3.16, §5 "palitra installs no signal handler"):
+// The exit matrix (docs/SEMANTICS.md#exit, #with-or-without-an-application, #signals):
 // {no application, application alive, application destroyed earlier} ×
 // {return from main, std::exit, std::exit from a coroutine on a loop thread, SIGTERM while main
 // is blocked in run()} × {runner idle, call in flight, coroutine suspended forever, many runners}.
 //
 // Every combination is one exit_matrix_child process. They are all started in initTestCase(),
 // several at a time (most of their life is a grace period spent sleeping), and each row of
-// endsCleanly() then judges one of them: its exit code (or that SIGTERM killed it), its
-// duration, and that its stderr holds no qFatal, no QEventLoop complaint and no sanitizer report.
-#include "child_process.h"
+// endsCleanly() then judges one of them: its exit code (or that SIGTERM killed it), that it
+// ended at all (a child still running after 45 s is killed: a hang), whether palitra reported
+// the coroutines it abandoned, and that its stderr holds no qFatal, no QEventLoop complaint and
+// no sanitizer report.
+#include "palitratest.h"
 
 #include <QElapsedTimer>
 #include <QEventLoop>
@@ -35,17 +37,16 @@ const QStringList ends = {QStringLiteral("return"), QStringLiteral("exit"),
 const QStringList states = {QStringLiteral("idle"), QStringLiteral("inflight"),
                             QStringLiteral("suspended"), QStringLiteral("many")};
 
-constexpr qint64 globalGraceMs = 2000;  // DESIGN §5 default, the global runner's
-constexpr qint64 explicitGraceMs = 500; // exit_matrix_child's explicit runners
-constexpr qint64 marginMs = 4000;       // start-up, joins, a loaded machine: generous
-constexpr qint64 hangMs = 45'000;       // a child still running then is killed: a hang
+constexpr qint64 hangMs = 45'000; // a child still running then is killed: a hang
 constexpr int parallelChildren = 12;
+
+// Whether palitra must report a coroutine abandoned at close.
+enum class Abandoned { Reported, NotReported, EitherWay };
 
 struct Case {
     QString app, end, state;
     int exitCode = 0;
-    qint64 boundMs = 0;
-    int abandons = -1; // 1: palitra must report an abandoned coroutine, 0: must not, -1: either
+    Abandoned abandoned = Abandoned::EitherWay;
     QString name() const { return app + QLatin1Char('/') + end + QLatin1Char('/') + state; }
 };
 
@@ -62,22 +63,16 @@ std::vector<Case> allCases() {
     for (const QString &app : apps) {
         for (const QString &end : ends) {
             for (const QString &state : states) {
-                Case c{app, end, state, code++, 0};
-                // The longest chain of grace periods the exit may wait for, one after another:
-                // the global runner's and, in "many", the two static runners' (main()'s locals
-                // hold no coroutine that outlives its stop request).
-                qint64 grace = globalGraceMs;
-                if (state == QLatin1String("many"))
-                    grace += 2 * explicitGraceMs;
-                if (end == QLatin1String("sigterm"))
-                    grace = 0;
-                c.boundMs = grace + marginMs;
-                // A graceful close at exit reports the coroutines it abandons; an exit from a
-                // loop thread (that loop never runs again) or a signal gives it no chance.
+                Case c{app, end, state, code++};
+                // A graceful close at exit reports the coroutines it abandons once their grace
+                // period is over: the report proves that the exit waited for the grace period
+                // and then went on. An exit from a loop thread (that loop never runs again) or
+                // a signal gives it no chance.
                 if (end == QLatin1String("return") || end == QLatin1String("exit"))
-                    c.abandons =
-                        (state == QLatin1String("suspended") || state == QLatin1String("many")) ? 1
-                                                                                                : 0;
+                    c.abandoned =
+                        (state == QLatin1String("suspended") || state == QLatin1String("many"))
+                            ? Abandoned::Reported
+                            : Abandoned::NotReported;
                 cases.push_back(c);
             }
         }
@@ -95,6 +90,8 @@ struct Running {
 };
 
 } // namespace
+
+Q_DECLARE_METATYPE(Abandoned)
 
 class tst_ExitMatrix : public QObject {
     Q_OBJECT
@@ -186,21 +183,19 @@ void tst_ExitMatrix::endsCleanly_data() {
     QTest::addColumn<QString>("key");
     QTest::addColumn<bool>("killedBySignal");
     QTest::addColumn<int>("exitCode");
-    QTest::addColumn<qint64>("boundMs");
-    QTest::addColumn<int>("abandons");
+    QTest::addColumn<Abandoned>("abandoned");
     QTest::addColumn<bool>("loopExit");
     for (const Case &c : allCases())
         QTest::newRow(qPrintable(c.name()))
-            << c.name() << (c.end == QLatin1String("sigterm")) << c.exitCode << c.boundMs
-            << c.abandons << (c.end == QLatin1String("loop-exit"));
+            << c.name() << (c.end == QLatin1String("sigterm")) << c.exitCode << c.abandoned
+            << (c.end == QLatin1String("loop-exit"));
 }
 
 void tst_ExitMatrix::endsCleanly() {
     QFETCH(QString, key);
     QFETCH(bool, killedBySignal);
     QFETCH(int, exitCode);
-    QFETCH(qint64, boundMs);
-    QFETCH(int, abandons);
+    QFETCH(Abandoned, abandoned);
     QFETCH(bool, loopExit);
 #if !PALITRA_USES_QT_PRIVATE
     // "alive/return/many" closes its static and local runners after main's application is gone.
@@ -250,13 +245,14 @@ void tst_ExitMatrix::endsCleanly() {
         QVERIFY2(!r.err.contains(QLatin1String("did not end within the grace period")),
                  qPrintable(report));
     // palitra's qCWarning (category "palitra") reports coroutines abandoned at close.
-    if (abandons >= 0)
-        QVERIFY2(r.err.contains(QLatin1String("abandoned")) == (abandons == 1),
+    if (abandoned != Abandoned::EitherWay) {
+        const bool reported = abandoned == Abandoned::Reported;
+        QVERIFY2(r.err.contains(QLatin1String("abandoned")) == reported,
                  qPrintable(QStringLiteral("abandoned coroutines %1 reported; ")
-                                .arg(QLatin1String(abandons == 1 ? "not" : "wrongly")) +
+                                .arg(QLatin1String(reported ? "not" : "wrongly")) +
                             report));
-    QVERIFY2(r.tookMs < boundMs,
-             qPrintable(QStringLiteral("slower than %1 ms; ").arg(boundMs) + report));
+    }
+    // No check of how long it took: a child that hangs is killed after hangMs and fails above.
 }
 
 QTEST_GUILESS_MAIN(tst_ExitMatrix)

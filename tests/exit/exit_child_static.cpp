@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// A child process for tst_exit (DESIGN 3.16, 3.12): an explicit runner that is a static object
-// (namespace-scope or function-local) with a 300 ms grace period, left with a coroutine
-// suspended forever; its destructor, run during static destruction, closes it.
+// A child process for tst_exit (docs/SEMANTICS.md#exit, #close): an explicit runner that is a
+// static object (namespace-scope or function-local) with a 300 ms grace period, left with a
+// coroutine suspended forever; its destructor, run during static destruction, closes it.
 //
 //   exit_child_static <mode> <exit code>
 #include <palitra/palitra.h>

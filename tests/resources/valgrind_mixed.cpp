@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
-// The program valgrind memcheck runs (issue 6 item 2): mixed calls on an explicit runner and on
-// the global one, then a clean shutdown. Every coroutine here ends when asked to stop, so once
-// both runners are closed nothing of palitra's may remain: memcheck must report 0 bytes
-// "definitely lost" and 0 "indirectly lost" (Qt's own "possibly lost"/"still reachable" are
+// The program valgrind memcheck runs (docs/RELIABILITY.md#valgrind): mixed calls on an explicit
+// runner and on the global one, then a clean shutdown. Every coroutine here ends when asked to
+// stop, so once both runners are closed nothing of palitra's may remain: memcheck must report 0
+// bytes "definitely lost" and 0 "indirectly lost" (Qt's own "possibly lost"/"still reachable" are
 // not ours). See docs/RELIABILITY.md for the command and the latest figures.
 //
 //   valgrind_mixed [calls = 100000] [caller threads = 2]
 #include <palitra/palitra.h>
 
-#include "global_api.h"
+#include "palitratest.h"
 
 #include <QList>
 

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-// DESIGN 3.16: ending a process with palitra alive. Each row runs a child program (exit_child,
-// exit_child_static) that leaves a runner alive, often with a coroutine suspended forever, and
-// then returns from main() or calls exit(). The child must end with exactly its exit code, by a
-// normal exit, within the grace period plus a generous margin, without Qt's fatal
-// "QThread: Destroyed while thread is still running". A coroutine left suspended forever is
-// reported by palitra's qCWarning; a well-behaved one is not.
-#include "child_process.h"
+// Ending a process with palitra alive (docs/SEMANTICS.md#exit). Each row runs a child program
+// (exit_child, exit_child_static) that leaves a runner alive, often with a coroutine suspended
+// forever, and then returns from main() or calls exit(). The child must end with exactly its
+// exit code, by a normal exit, without Qt's fatal "QThread: Destroyed while thread is still
+// running". A coroutine left suspended forever is reported by palitra's qCWarning once the grace
+// period is over (so the exit waited for it, then went on); a well-behaved one is not. A child
+// that never ends is killed after a minute and fails as a hang.
+#include "palitratest.h"
 
 #include <QElapsedTimer>
 #include <QProcess>
@@ -24,62 +25,44 @@ private Q_SLOTS:
     void processEnds();
 };
 
-namespace {
-
-constexpr auto defaultGrace = 2s;
-constexpr auto staticGrace = 300ms;
-// Start-up, the join margin and a loaded machine: generous on purpose, this is no benchmark.
-constexpr auto margin = 4s;
-
-} // namespace
-
 void tst_Exit::processEnds_data() {
     QTest::addColumn<QString>("program");
     QTest::addColumn<QString>("mode");
     QTest::addColumn<int>("exitCode");
     QTest::addColumn<bool>("abandons");      // a coroutine is suspended forever at exit
     QTest::addColumn<QString>("runnerName"); // whose abandoned coroutine is reported
-    QTest::addColumn<qint64>("withinMs");
 
     const QString child = QStringLiteral(PALITRA_EXIT_CHILD);
     const QString staticChild = QStringLiteral(PALITRA_EXIT_CHILD_STATIC);
-    const qint64 globalBound = std::chrono::milliseconds(defaultGrace + margin).count();
-    const qint64 staticBound = std::chrono::milliseconds(staticGrace + margin).count();
     const QString global = QStringLiteral("palitra-global");
 
     // The global runner, no application.
-    QTest::newRow("suspended, return")
-        << child << "suspended-return" << 3 << true << global << globalBound;
-    QTest::newRow("suspended, exit()")
-        << child << "suspended-exit" << 4 << true << global << globalBound;
+    QTest::newRow("suspended, return") << child << "suspended-return" << 3 << true << global;
+    QTest::newRow("suspended, exit()") << child << "suspended-exit" << 4 << true << global;
     QTest::newRow("blocked caller, return")
-        << child << "blocked-caller-return" << 5 << true << global << globalBound;
+        << child << "blocked-caller-return" << 5 << true << global;
     QTest::newRow("cooperative blocked caller, exit()")
-        << child << "cooperative-caller-exit" << 6 << false << global << globalBound;
-    QTest::newRow("idle, return") << child << "idle-return" << 7 << false << global << globalBound;
-    QTest::newRow("idle, exit()") << child << "idle-exit" << 8 << false << global << globalBound;
+        << child << "cooperative-caller-exit" << 6 << false << global;
+    QTest::newRow("idle, return") << child << "idle-return" << 7 << false << global;
+    QTest::newRow("idle, exit()") << child << "idle-exit" << 8 << false << global;
     QTest::newRow("exit() on the loop thread")
-        << child << "exit-on-loop-thread" << 9 << false << global << globalBound;
+        << child << "exit-on-loop-thread" << 9 << false << global;
     QTest::newRow("exit() in a slot on the loop thread")
-        << child << "exit-from-slot-on-loop-thread" << 14 << false << global << globalBound;
+        << child << "exit-from-slot-on-loop-thread" << 14 << false << global;
     // The global runner beside a QCoreApplication.
-    QTest::newRow("app, suspended, return")
-        << child << "app-return" << 10 << true << global << globalBound;
-    QTest::newRow("app, suspended, exec() returns")
-        << child << "app-exec" << 11 << true << global << globalBound;
-    QTest::newRow("app, suspended, exit()")
-        << child << "app-exit" << 12 << true << global << globalBound;
-    QTest::newRow("app, idle, return")
-        << child << "app-idle-return" << 13 << false << global << globalBound;
+    QTest::newRow("app, suspended, return") << child << "app-return" << 10 << true << global;
+    QTest::newRow("app, suspended, exec() returns") << child << "app-exec" << 11 << true << global;
+    QTest::newRow("app, suspended, exit()") << child << "app-exit" << 12 << true << global;
+    QTest::newRow("app, idle, return") << child << "app-idle-return" << 13 << false << global;
     // An explicit runner with a 300 ms grace period that is a static object.
     QTest::newRow("namespace-scope static, return")
-        << staticChild << "global-return" << 20 << true << "static-runner" << staticBound;
+        << staticChild << "global-return" << 20 << true << "static-runner";
     QTest::newRow("namespace-scope static, exit()")
-        << staticChild << "global-exit" << 21 << true << "static-runner" << staticBound;
+        << staticChild << "global-exit" << 21 << true << "static-runner";
     QTest::newRow("function-local static, return")
-        << staticChild << "local-return" << 22 << true << "local-static-runner" << staticBound;
+        << staticChild << "local-return" << 22 << true << "local-static-runner";
     QTest::newRow("function-local static, exit()")
-        << staticChild << "local-exit" << 23 << true << "local-static-runner" << staticBound;
+        << staticChild << "local-exit" << 23 << true << "local-static-runner";
 }
 
 void tst_Exit::processEnds() {
@@ -88,7 +71,6 @@ void tst_Exit::processEnds() {
     QFETCH(int, exitCode);
     QFETCH(bool, abandons);
     QFETCH(QString, runnerName);
-    QFETCH(qint64, withinMs);
 #if !PALITRA_USES_QT_PRIVATE
     if (!mode.startsWith(QLatin1String("app-")))
         QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
@@ -101,7 +83,7 @@ void tst_Exit::processEnds() {
     elapsed.start();
     child.start(program, {mode, QString::number(exitCode)});
     QVERIFY2(child.waitForStarted(30'000), qPrintable(child.errorString()));
-    // Generous: a hang is what this catches, not a slow machine.
+    // A watchdog: a hang is what this catches, not a slow machine.
     const bool finished = child.waitForFinished(60'000);
     const qint64 tookMs = elapsed.elapsed();
     if (!finished) {
@@ -138,9 +120,6 @@ void tst_Exit::processEnds() {
     QVERIFY2(reported == abandons, qPrintable(report));
     if (abandons)
         QVERIFY2(err.contains(runnerName), qPrintable(report));
-
-    QVERIFY2(tookMs < withinMs,
-             qPrintable(QStringLiteral("slower than %1 ms; ").arg(withinMs) + report));
 }
 
 QTEST_GUILESS_MAIN(tst_Exit)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The child program of tst_exit_matrix (issue 6 item 5, DESIGN 3.15, 3.16): one process per
+// The child program of tst_exit_matrix (docs/RELIABILITY.md#exit-matrix): one process per
 // combination of
 //
 //   <app>   none       no QCoreApplication ever

@@ -17,7 +17,7 @@
 //    so a failure there is std::terminate in QCoro itself.
 #include <palitra/palitra.h>
 
-#include "stresshelpers.h"
+#include "palitratest.h"
 
 #include <QCoro/QCoroTask>
 #include <QTest>
@@ -134,7 +134,7 @@ QCoro::Task<int> sleeper(int v, std::chrono::milliseconds d) {
 
 QCoro::Task<int> thrower(int v) {
     co_await palitra::sleepFor(1ms, palitra::currentStopToken());
-    throw palitra::stress::StressError{v};
+    throw palitra::test::NotAStdException{v};
 }
 
 //! palitra::sleepFor, disarming the loop thread once its await_suspend is done (see the top).
@@ -174,7 +174,8 @@ bool closeInFlight(long k, bool stopAware) {
                     stopAware ? palitra::currentStopToken() : std::stop_token{};
                 started = true;
                 started.notify_all();
-                return sleeper(5, stopAware ? 10s : 50ms, stop);
+                // A stop-aware sleep outlasts any test run: only the stop request ends it.
+                return sleeper(5, stopAware ? 24h : 50ms, stop);
             });
         } catch (const palitra::RunnerClosedError &) {
         }
@@ -190,14 +191,13 @@ bool closeInFlight(long k, bool stopAware) {
         failed = true;
     }
     // Whatever happened, a close() now must complete: release the caller, end the loop thread.
-    const auto begin = std::chrono::steady_clock::now();
+    // (A close() that hung here is failed by the scenario's watchdog.)
     fresh->close();
     blocked.join();
-    const bool prompt = std::chrono::steady_clock::now() - begin < 1200ms;
     const bool stopped = !fresh->isRunning();
     fresh.reset();
-    if (!prompt || !stopped) {
-        qWarning("close() after a failed close() took too long or left the loop running");
+    if (!stopped) {
+        qWarning("close() after a failed close() left the loop running");
         return false;
     }
     if (failed)
@@ -270,7 +270,7 @@ void tst_AllocFailure::everyAllocationPoint_data() {
              arm(k);
              try {
                  r.run([] { return thrower(3); });
-             } catch (const palitra::stress::StressError &e) {
+             } catch (const palitra::test::NotAStdException &e) {
                  return e.code == 3;
              }
              return false;
@@ -360,8 +360,8 @@ void tst_AllocFailure::everyAllocationPoint() {
     if (scenario.knownBug && !qEnvironmentVariableIsSet("PALITRA_ALLOC_RUN_KNOWN_BUGS"))
         QSKIP(qPrintable(QStringLiteral("fails or crashes until library bug %1 is fixed")
                              .arg(QString::fromLatin1(scenario.knownBug))));
-    palitra::stress::Watchdog watchdog(std::string("tst_alloc_failure \"") + scenario.name + "\"");
-    palitra::stress::Watchdog::Slot slot;
+    palitra::test::Watchdog watchdog(std::string("tst_alloc_failure \"") + scenario.name + "\"");
+    palitra::test::Watchdog::Slot slot;
     watchdog.watchSlots(&slot, 1);
 
     EventLoopThreadRunner runner(palitra::RunnerOptions{QStringLiteral("alloc"), 500ms});
@@ -376,7 +376,7 @@ void tst_AllocFailure::everyAllocationPoint() {
         bool threwBadAlloc = false;
         bool ok = false;
         {
-            const palitra::stress::Watched watched(slot, scenario.name, 20s);
+            const palitra::test::Watched watched(slot, scenario.name, 20s);
             try {
                 ok = scenario.call(runner, k);
             } catch (const std::bad_alloc &) {
@@ -402,7 +402,7 @@ void tst_AllocFailure::everyAllocationPoint() {
         }
         // The runner serves the next call, with nothing armed.
         {
-            const palitra::stress::Watched watched(slot, "the call after a failure", 20s);
+            const palitra::test::Watched watched(slot, "the call after a failure", 20s);
             QCOMPARE(runner.run([] { return sleeper(9, 1ms); }, 10s), 9);
         }
         if (!hit) {

@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: MIT
 //
-// Race stress (DESIGN.md §3.9, §3.12, §3.14): N caller threads run a seeded random mix of run,
-// gather, gatherOutcomes, timeouts, stop-ignoring coroutines, close() of shared runners and
-// their replacement, shutdownGlobalRunner() racing global calls, and destruction of a runner
-// while another thread is blocked on it. Every call's outcome is counted by kind; the counts
-// must balance, no call may outlast its own bound, no capture may outlive its coroutine, and a
-// watchdog aborts with the seed printed on any hang.
+// Race stress (docs/SEMANTICS.md#threads, #close, #global-runner): N caller threads run a seeded
+// random mix of run, gather, gatherOutcomes, timeouts, stop-ignoring coroutines, close() of shared
+// runners and their replacement, shutdownGlobalRunner() racing global calls, and destruction of a
+// runner while another thread is blocked on it. Every call's outcome is counted by kind; the counts
+// must balance, no outcome may be one its operation cannot produce, no capture may outlive its
+// coroutine, and a watchdog aborts with the seed printed on any hang. How long each call took,
+// beyond its own bound (its timeout or its coroutine's duration), is reported, never judged.
 //
 // Environment: PALITRA_STRESS_SECONDS (wall time of the mix), PALITRA_STRESS_OPS (operations per
 // thread; alone it lifts the time limit), PALITRA_STRESS_SEED, PALITRA_STRESS_THREADS.
 #include <palitra/palitra.h>
 
-#include "stresshelpers.h"
-#include "testhelpers.h"
+#include "palitratest.h"
 
 #include <QCoro/QCoroTask>
 #include <QTest>
@@ -29,17 +29,14 @@
 #ifndef PALITRA_STRESS_DEFAULT_SECONDS
 #define PALITRA_STRESS_DEFAULT_SECONDS 20
 #endif
-#ifndef PALITRA_STRESS_SLACK_MS
-#define PALITRA_STRESS_SLACK_MS 2000
-#endif
 
 using namespace std::chrono_literals;
 using palitra::EventLoopThreadRunner;
-using palitra::stress::Clock;
-using palitra::stress::StressError;
-using palitra::stress::Tracked;
-using palitra::stress::Watchdog;
-using palitra::stress::Watched;
+using palitra::test::Clock;
+using palitra::test::Counted;
+using palitra::test::NotAStdException;
+using palitra::test::Watchdog;
+using palitra::test::Watched;
 
 namespace {
 
@@ -112,11 +109,11 @@ QCoro::Task<int> sleeper(int v, std::chrono::milliseconds d, bool honourStop) {
     co_return v;
 }
 
-//! Throws StressError{v}, before its first suspension or after it.
+//! Throws NotAStdException{v}, before its first suspension or after it.
 QCoro::Task<int> thrower(int v, bool afterSuspension) {
     if (afterSuspension)
         co_await palitra::sleepFor(1ms, palitra::currentStopToken());
-    throw StressError{v};
+    throw NotAStdException{v};
 }
 
 using IntFn = std::function<QCoro::Task<int>()>;
@@ -125,11 +122,11 @@ using IntFn = std::function<QCoro::Task<int>()>;
 IntFn element(int v, int kind, std::chrono::milliseconds d) {
     switch (kind) {
     case 0:
-        return [t = Tracked(v)]() -> QCoro::Task<int> { co_return t.value; };
+        return [t = Counted(v)]() -> QCoro::Task<int> { co_return t.value; };
     case 1:
-        return [t = Tracked(v), d] { return sleeper(t.value, d, true); };
+        return [t = Counted(v), d] { return sleeper(t.value, d, true); };
     default:
-        return [t = Tracked(v)] { return thrower(t.value, t.value % 2 == 0); };
+        return [t = Counted(v)] { return thrower(t.value, t.value % 2 == 0); };
     }
 }
 
@@ -140,7 +137,6 @@ struct Config {
     std::uint64_t seed = 0;
     Clock::duration duration{};
     long long opsPerThread = 0; // 0: time-limited only
-    std::chrono::milliseconds slack{PALITRA_STRESS_SLACK_MS};
     std::chrono::milliseconds grace{300};
 };
 
@@ -214,7 +210,7 @@ private:
 };
 
 //! Runs \a body (which returns whether the value it got is the right one), maps how it ended,
-//! checks that against \a allowed and \a bound, and counts it.
+//! checks that against \a allowed, records its lateness beyond \a bound, and counts it.
 template<typename Body>
 void perform(World &world, Op op, unsigned allowed, Clock::duration bound, Body &&body) {
     Tally &tally = world.tally(op);
@@ -233,7 +229,7 @@ void perform(World &world, Op op, unsigned allowed, Clock::duration bound, Body 
         result = Closed;
     } catch (const palitra::DeadlockError &) {
         result = Exception;
-    } catch (const StressError &) {
+    } catch (const NotAStdException &) {
         result = Exception;
     } catch (const std::exception &e) {
         why = std::string("std::exception: ") + e.what();
@@ -251,12 +247,6 @@ void perform(World &world, Op op, unsigned allowed, Clock::duration bound, Body 
         std::chrono::duration_cast<std::chrono::microseconds>(elapsed - bound).count());
     raiseTo(tally.maxElapsedUs, elapsedUs);
     raiseTo(tally.maxElapsedOverBoundUs, overUs);
-    if (elapsed > bound + world.config().slack) {
-        why = "took " + std::to_string(elapsedUs / 1000) + " ms, bound " +
-              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(bound).count()) +
-              " ms + slack";
-        result = Unexpected;
-    }
     if (result == Unexpected)
         world.noteUnexpected(op, why);
     tally.results[result].fetch_add(1, std::memory_order_relaxed);
@@ -280,7 +270,7 @@ public:
             if (Clock::now() >= end)
                 break;
             const Op op = static_cast<Op>(m_pick(m_rng));
-            // Generous: the watchdog catches hangs, the per-call bound catches slowness.
+            // Generous: the watchdog catches hangs; slowness is only reported.
             const Watched watched(m_slot, opNames[static_cast<std::size_t>(op)], 30s);
             step(op);
         }
@@ -300,19 +290,19 @@ private:
         switch (op) {
         case Op::RunTrivial:
             perform(m_world, op, valueOrClosed, 0ms, [&] {
-                return r.run([t = Tracked(v)]() -> QCoro::Task<int> { co_return t.value; }) == v;
+                return r.run([t = Counted(v)]() -> QCoro::Task<int> { co_return t.value; }) == v;
             });
             break;
         case Op::RunTimer: {
             const auto d = ms(0, 5);
             perform(m_world, op, valueOrClosed, d, [&] {
-                return r.run([t = Tracked(v), d] { return sleeper(t.value, d, true); }, 10s) == v;
+                return r.run([t = Counted(v), d] { return sleeper(t.value, d, true); }, 10s) == v;
             });
             break;
         }
         case Op::RunThrow:
             perform(m_world, op, bit(Exception) | bit(Closed), 1ms, [&] {
-                r.run([t = Tracked(v)] { return thrower(t.value, t.value % 2 == 0); });
+                r.run([t = Counted(v)] { return thrower(t.value, t.value % 2 == 0); });
                 return false;
             });
             break;
@@ -320,7 +310,7 @@ private:
             const auto timeout = ms(0, 10);
             // A late value is possible when the caller is descheduled past its deadline.
             perform(m_world, op, bit(Timeout) | valueOrClosed, timeout, [&] {
-                return r.run([t = Tracked(v)] { return sleeper(t.value, 10s, true); }, timeout) ==
+                return r.run([t = Counted(v)] { return sleeper(t.value, 10s, true); }, timeout) ==
                        v;
             });
             break;
@@ -330,7 +320,7 @@ private:
             const auto d = ms(10, 80);
             const auto timeout = ms(1, 10);
             perform(m_world, op, bit(Timeout) | valueOrClosed, timeout, [&] {
-                return r.run([t = Tracked(v), d] { return sleeper(t.value, d, false); }, timeout) ==
+                return r.run([t = Counted(v), d] { return sleeper(t.value, d, false); }, timeout) ==
                        v;
             });
             break;
@@ -340,7 +330,7 @@ private:
                 EventLoopThreadRunner *self = &r;
                 // run() on the runner's own loop thread: DeadlockError, thrown into the coroutine
                 // and from there to us.
-                r.run([self, t = Tracked(v)]() -> QCoro::Task<int> {
+                r.run([self, t = Counted(v)]() -> QCoro::Task<int> {
                     co_return self->run([]() -> QCoro::Task<int> { co_return 0; });
                 });
                 return false;
@@ -355,11 +345,11 @@ private:
             const bool fails = chance(30);
             perform(m_world, op, fails ? bit(Exception) | bit(Closed) : valueOrClosed, 5ms, [&] {
                 auto [a, b, c] =
-                    r.gather([t = Tracked(1)]() -> QCoro::Task<int> { co_return t.value; },
-                             [t = Tracked(2)] { return sleeper(t.value, 2ms, true); },
-                             [t = Tracked(3), fails]() -> QCoro::Task<void> {
+                    r.gather([t = Counted(1)]() -> QCoro::Task<int> { co_return t.value; },
+                             [t = Counted(2)] { return sleeper(t.value, 2ms, true); },
+                             [t = Counted(3), fails]() -> QCoro::Task<void> {
                                  if (fails)
-                                     throw StressError{3};
+                                     throw NotAStdException{3};
                                  co_return;
                              });
                 (void)c;
@@ -380,8 +370,8 @@ private:
             perform(m_world, op, valueOrClosed, 2ms, [&] {
                 if (chance(50))
                     return palitra::run(
-                               [t = Tracked(v)]() -> QCoro::Task<int> { co_return t.value; }) == v;
-                return palitra::run([t = Tracked(v)] { return sleeper(t.value, 2ms, true); },
+                               [t = Counted(v)]() -> QCoro::Task<int> { co_return t.value; }) == v;
+                return palitra::run([t = Counted(v)] { return sleeper(t.value, 2ms, true); },
                                     10s) == v;
             });
             break;
@@ -446,7 +436,7 @@ private:
                             return false;
                         try {
                             std::rethrow_exception(o.exception());
-                        } catch (const StressError &e) {
+                        } catch (const NotAStdException &e) {
                             if (e.code != i)
                                 return false;
                         }
@@ -484,7 +474,7 @@ private:
         std::thread helper([&] {
             perform(m_world, Op::DestroyWhileBlocked, bit(Closed), 2s, [&] {
                 // Ignoring stop: it ends by itself within the grace period.
-                return runner->run([&started, ignoreStop, t = Tracked()] {
+                return runner->run([&started, ignoreStop, t = Counted()] {
                     started.store(true);
                     started.notify_all();
                     return sleeper(1, ignoreStop ? 100ms : 30s, !ignoreStop);
@@ -518,14 +508,13 @@ private:
 };
 
 void tst_RaceStress::initTestCase() {
-    m_config.threads =
-        static_cast<unsigned>(palitra::stress::envNumber("PALITRA_STRESS_THREADS", 8));
-    const long long ops = palitra::stress::envNumber("PALITRA_STRESS_OPS", 0);
-    const long long seconds = palitra::stress::envNumber(
+    m_config.threads = static_cast<unsigned>(palitra::test::envNumber("PALITRA_STRESS_THREADS", 8));
+    const long long ops = palitra::test::envNumber("PALITRA_STRESS_OPS", 0);
+    const long long seconds = palitra::test::envNumber(
         "PALITRA_STRESS_SECONDS", ops > 0 ? 24 * 3600 : PALITRA_STRESS_DEFAULT_SECONDS);
     m_config.opsPerThread = ops;
     m_config.duration = std::chrono::seconds(seconds);
-    m_config.seed = static_cast<std::uint64_t>(palitra::stress::envNumber(
+    m_config.seed = static_cast<std::uint64_t>(palitra::test::envNumber(
         "PALITRA_STRESS_SEED", static_cast<long long>(std::random_device{}() & 0x7fffffff)));
     qInfo("race stress: seed %llu, %u threads, %lld s, %lld ops/thread (0 = time-limited); "
           "reproduce the mix with PALITRA_STRESS_SEED=%llu",
@@ -534,7 +523,7 @@ void tst_RaceStress::initTestCase() {
 }
 
 void tst_RaceStress::raceMix() {
-    const long trackedBefore = Tracked::live();
+    const long trackedBefore = Counted::live();
     const std::string reproduce = "PALITRA_STRESS_SEED=" + std::to_string(m_config.seed) +
                                   " PALITRA_STRESS_THREADS=" + std::to_string(m_config.threads);
     // The slots outlive the watchdog, whose thread reads them until it is joined.
@@ -600,7 +589,7 @@ void tst_RaceStress::raceMix() {
     }
     // Every runner is closed and joined, and no coroutine outlived the grace period: every
     // callable and every capture has been destroyed.
-    QCOMPARE(Tracked::live(), trackedBefore);
+    QCOMPARE(Counted::live(), trackedBefore);
 }
 
 QTEST_GUILESS_MAIN(tst_RaceStress)

@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: MIT
 //
-// Lifetime accounting (DESIGN.md §3.6, §3.12): whatever way a call ends — value, exception,
-// timeout, close, DeadlockError, invalid argument — every object palitra was given or produced
-// (callables, their captures, results, coroutine locals) is destroyed once the coroutines have
-// ended: constructions == destructions. The one deliberate exception is a coroutine abandoned at
-// close (it ignored its stop request past the grace period): it is counted, reported with a
+// Lifetime accounting (docs/SEMANTICS.md#timeouts, #close): whatever way a call ends — value,
+// exception, timeout, close, DeadlockError, invalid argument — every object palitra was given or
+// produced (callables, their captures, results, coroutine locals) is destroyed once the coroutines
+// have ended: constructions == destructions. The one deliberate exception is a coroutine abandoned
+// at close (it ignored its stop request past the grace period): it is counted, reported with a
 // qCWarning in category "palitra", and its frame is leaked on purpose.
 #include <palitra/palitra.h>
 
-#include "stresshelpers.h"
-#include "testhelpers.h"
+#include "palitratest.h"
 
 #include <QCoro/QCoroTask>
 #include <QRegularExpression>
@@ -22,12 +21,12 @@
 
 using namespace std::chrono_literals;
 using palitra::EventLoopThreadRunner;
-using palitra::stress::StressError;
-using palitra::stress::Tracked;
+using palitra::test::Counted;
+using palitra::test::NotAStdException;
 
 namespace {
 
-using Fn = std::function<QCoro::Task<Tracked>()>;
+using Fn = std::function<QCoro::Task<Counted>()>;
 
 enum class Api { Run, GatherTuple, GatherRange, GatherOutcomes };
 enum class Ending { Value, Exception, Timeout, Close, Deadlock, InvalidArgument };
@@ -60,8 +59,8 @@ QString endingOf(Body &&body) {
         return QStringLiteral("DeadlockError");
     } catch (const std::invalid_argument &) {
         return QStringLiteral("invalid_argument");
-    } catch (const StressError &) {
-        return QStringLiteral("StressError");
+    } catch (const NotAStdException &) {
+        return QStringLiteral("NotAStdException");
     } catch (...) {
         return QStringLiteral("something else");
     }
@@ -73,7 +72,7 @@ void call(Api api, EventLoopThreadRunner &r, const Fn &a, const Fn &b,
           std::chrono::milliseconds timeout) {
     switch (api) {
     case Api::Run: {
-        const Tracked t = r.run(a, timeout);
+        const Counted t = r.run(a, timeout);
         (void)t;
         return;
     }
@@ -100,18 +99,18 @@ void call(Api api, EventLoopThreadRunner &r, const Fn &a, const Fn &b,
     }
 }
 
-QCoro::Task<Tracked> valueAfter(int v, std::chrono::milliseconds d) {
+QCoro::Task<Counted> valueAfter(int v, std::chrono::milliseconds d) {
     const std::stop_token stop = palitra::currentStopToken();
-    Tracked local(v); // a coroutine local, alive across the suspension
+    Counted local(v); // a coroutine local, alive across the suspension
     co_await palitra::sleepFor(d, stop);
-    co_return Tracked(local.value);
+    co_return Counted(local.value);
 }
 
-QCoro::Task<Tracked> throwAfter(int v) {
+QCoro::Task<Counted> throwAfter(int v) {
     const std::stop_token stop = palitra::currentStopToken();
-    Tracked local(v);
+    Counted local(v);
     co_await palitra::sleepFor(1ms, stop);
-    throw StressError{local.value};
+    throw NotAStdException{local.value};
 }
 
 } // namespace
@@ -141,7 +140,7 @@ void tst_LifetimeAccounting::balanced_data() {
                                                  {Api::GatherOutcomes, "gatherOutcomes(range)"}};
     const std::tuple<Ending, const char *, const char *> endings[] = {
         {Ending::Value, "value", "value"},
-        {Ending::Exception, "exception", "StressError"},
+        {Ending::Exception, "exception", "NotAStdException"},
         {Ending::Timeout, "timeout", "TimeoutError"},
         {Ending::Close, "close", "RunnerClosedError"},
         {Ending::Deadlock, "DeadlockError", "DeadlockError"},
@@ -157,7 +156,7 @@ void tst_LifetimeAccounting::balanced() {
     QFETCH(Ending, ending);
     QFETCH(QString, expected);
 
-    const long before = Tracked::live();
+    const long before = Counted::live();
     {
         EventLoopThreadRunner runner(palitra::RunnerOptions{QStringLiteral("lifetime"), 2s});
         EventLoopThreadRunner *r = &runner;
@@ -165,21 +164,21 @@ void tst_LifetimeAccounting::balanced() {
         std::optional<palitra::test::JoiningThread> closer;
 
         Fn a;
-        Fn b = [t = Tracked(2)] { return valueAfter(t.value, 1ms); };
+        Fn b = [t = Counted(2)] { return valueAfter(t.value, 1ms); };
         auto timeout = std::chrono::milliseconds(10s);
         switch (ending) {
         case Ending::Value:
-            a = [t = Tracked(1)] { return valueAfter(t.value, 1ms); };
+            a = [t = Counted(1)] { return valueAfter(t.value, 1ms); };
             break;
         case Ending::Exception:
-            a = [t = Tracked(1)] { return throwAfter(t.value); };
+            a = [t = Counted(1)] { return throwAfter(t.value); };
             break;
         case Ending::Timeout:
-            a = [t = Tracked(1)] { return valueAfter(t.value, 30s); };
+            a = [t = Counted(1)] { return valueAfter(t.value, 30s); };
             timeout = 20ms;
             break;
         case Ending::Close:
-            a = [t = Tracked(1), &started] {
+            a = [t = Counted(1), &started] {
                 started.count_down();
                 return valueAfter(t.value, 30s);
             };
@@ -189,14 +188,14 @@ void tst_LifetimeAccounting::balanced() {
             });
             break;
         case Ending::Deadlock:
-            a = [t = Tracked(1), r]() -> QCoro::Task<Tracked> {
+            a = [t = Counted(1), r]() -> QCoro::Task<Counted> {
                 // Blocking on our own loop: DeadlockError, and the inner callable (with its
                 // capture) is dropped without being invoked.
-                co_return r->run([u = Tracked(9)] { return valueAfter(u.value, 0ms); });
+                co_return r->run([u = Counted(9)] { return valueAfter(u.value, 0ms); });
             };
             break;
         case Ending::InvalidArgument:
-            a = [t = Tracked(1)] { return valueAfter(t.value, 1ms); };
+            a = [t = Counted(1)] { return valueAfter(t.value, 1ms); };
             b = Fn{};
             if (api == Api::Run)
                 a = Fn{};
@@ -211,13 +210,13 @@ void tst_LifetimeAccounting::balanced() {
         // which a stop request makes prompt (no close() needed).
         a = Fn{};
         b = Fn{};
-        QTRY_COMPARE_WITH_TIMEOUT(Tracked::live(), before, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(Counted::live(), before, 5000);
         if (ending != Ending::Close) {
             // The runner is still usable and balances again afterwards.
             QCOMPARE(runner.run([] { return valueAfter(5, 0ms); }).value, 5);
         }
     }
-    QCOMPARE(Tracked::live(), before);
+    QCOMPARE(Counted::live(), before);
 }
 
 void tst_LifetimeAccounting::abandonedAtCloseIsReported() {
@@ -236,7 +235,7 @@ void tst_LifetimeAccounting::abandonedAtCloseIsReported() {
                          QRegularExpression(QStringLiteral("^2 coroutine\\(s\\) of runner "
                                                            "lifetime-abandon .*abandoned")));
 
-    const long before = Tracked::live();
+    const long before = Counted::live();
     std::latch started(2);
     std::atomic<int> startedAny{0};
     {
@@ -244,12 +243,12 @@ void tst_LifetimeAccounting::abandonedAtCloseIsReported() {
             palitra::RunnerOptions{QStringLiteral("lifetime-abandon"), 50ms});
         // Two coroutines that ignore their stop request for far longer than the grace period.
         const auto stubborn = [&started, &startedAny](int v) {
-            return [&started, &startedAny, t = Tracked(v)]() -> QCoro::Task<Tracked> {
+            return [&started, &startedAny, t = Counted(v)]() -> QCoro::Task<Counted> {
                 co_await RecordFrame{};
                 ++startedAny;
                 started.count_down();
                 co_await palitra::sleepFor(1h, std::stop_token{});
-                co_return Tracked(t.value);
+                co_return Counted(t.value);
             };
         };
         // A gather whose timeout passes while it is queued (a loaded machine) is never started
@@ -271,7 +270,7 @@ void tst_LifetimeAccounting::abandonedAtCloseIsReported() {
     }
     // Exactly the two captures of the abandoned callables are left: leaked on purpose, with
     // their frames (never resumed, never destroyed).
-    QCOMPARE(Tracked::live(), before + 2);
+    QCOMPARE(Counted::live(), before + 2);
     QCOMPARE(abandonedFrames.size(), std::size_t(2));
 }
 
