@@ -34,6 +34,7 @@ struct Result {
     QString name{}; // as given on the command line
     QUrl url{};
     bool done = false;
+    bool timedOut = false; // aborted on the caller's deadline
     int status = 0; // HTTP status, 0 when there was no HTTP answer
     qint64 bytes = 0;
     qint64 ms = 0;
@@ -71,6 +72,7 @@ QCoro::Task<Result> fetchOne(QNetworkAccessManager *nam, QUrl url, std::stop_tok
                 .arg(result.status)
                 .arg(reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toString());
     } else if (reply->error() == QNetworkReply::OperationCanceledError && stop.stop_requested()) {
+        result.timedOut = true;
         result.error = QStringLiteral("timeout");
     } else if (reply->error() == QNetworkReply::ConnectionRefusedError) {
         result.error = QStringLiteral("connection refused");
@@ -180,7 +182,7 @@ QList<Result> fetchAll(palitra::EventLoopThreadRunner &runner, QNetworkAccessMan
     }
     QList<Result> results = batch->take();
     for (Result &result : results) {
-        if (!result.done)
+        if (!result.done || result.timedOut)
             result.error = QStringLiteral("timeout after %1 ms").arg(timeout.count());
     }
     return results;
