@@ -35,7 +35,7 @@ struct Result {
     QUrl url{};
     bool done = false;
     bool timedOut = false; // aborted on the caller's deadline
-    int status = 0; // HTTP status, 0 when there was no HTTP answer
+    int status = 0;        // HTTP status, 0 when there was no HTTP answer
     qint64 bytes = 0;
     qint64 ms = 0;
     QString error{}; // empty on success
