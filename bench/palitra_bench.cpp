@@ -299,7 +299,7 @@ int threadPerCall(Kind kind) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// The optional bounded spin before blocking (issue 5): its rows appear when RunnerOptions has it.
+// The optional bounded spin before blocking: its rows appear when RunnerOptions has it.
 template<typename Options>
 concept HasSpinOption = requires(Options options) {
     options.spinBeforeBlocking = 5us;
@@ -353,6 +353,13 @@ void floorAtomic(benchmark::State &state) {
 void palitraRunner(benchmark::State &state, Kind kind) {
     for (auto _ : state)
         benchmark::DoNotOptimize(runner().run([kind] { return makeTask(kind); }));
+}
+
+// submit() + QFuture::result(): the non-blocking form, waited for at once, to show what the
+// QFuture machinery adds to the same round trip.
+void palitraSubmit(benchmark::State &state, Kind kind) {
+    for (auto _ : state)
+        benchmark::DoNotOptimize(runner().submit([kind] { return makeTask(kind); }).result());
 }
 
 void palitraRunnerSpin(benchmark::State &state, Kind kind) {
@@ -569,6 +576,7 @@ void registerAll() {
             timed(RegisterBenchmark((p + "floor_atomic").c_str(), floorAtomic));
         }
         timed(RegisterBenchmark((p + "palitra_runner").c_str(), palitraRunner, kind));
+        timed(RegisterBenchmark((p + "palitra_submit").c_str(), palitraSubmit, kind));
         if (hasSpinOption)
             timed(RegisterBenchmark((p + "palitra_runner_spin10us").c_str(), palitraRunnerSpin,
                                     kind));

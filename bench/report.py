@@ -2,12 +2,17 @@
 # SPDX-License-Identifier: MIT
 """Turns the JSON of bench/run.sh into the Markdown tables of docs/BENCHMARKS.md.
 
-    python3 bench/report.py <results-dir>
+    python3 bench/report.py <results-dir> [--plot <png>]
 
 <results-dir> holds pinned.json / unpinned.json (palitra_bench --benchmark_out) and
 python_pinned.json / python_unpinned.json (bench/python_reference.py --json). Every figure is
 the median over repetitions; the spread is min..max over the same repetitions. Standard
-library only. It checks the targets of issue 5 and prints them, but it asserts nothing.
+library only. It checks the round-trip targets and prints them, but it asserts nothing.
+
+When <results-dir> also holds scale.json (palitra_scale_bench --benchmark_out), and optionally
+scale_before.json (the same binary built from an older tree), it adds the sleepers tables and,
+if matplotlib can be imported, plots per-element cost against N to <png> (default:
+<results-dir>/bench-sleepers.png). Without matplotlib the tables are still printed.
 """
 
 import json
@@ -176,7 +181,7 @@ def section(rows, py, title, out, targets):
                        f"{fmt_time(row['min'])} – {fmt_time(row['max'])} |")
         out.append("")
 
-    # Targets (issue 5): medians of this run.
+    # Targets: medians of this run.
     def m(prefix, counter=None):
         row = find(rows, prefix)
         if row is None:
@@ -213,11 +218,135 @@ def section(rows, py, title, out, targets):
     check("RSS growth over 10^6 `run` ≤ 64 KB", f"{rss:,.0f} KiB", rss <= 64)
 
 
+def load_scale(path):
+    """row name (without the iterations suffix) -> {"real": [...], counters: {name: [...]}}."""
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    rows = {}
+    skip = {"name", "run_name", "run_type", "iterations", "real_time", "cpu_time", "time_unit",
+            "family_index", "per_family_instance_index", "repetitions", "repetition_index",
+            "threads", "aggregate_name", "aggregate_unit", "error_occurred", "error_message"}
+    for b in data["benchmarks"]:
+        if b.get("run_type") != "iteration":
+            continue
+        name = b["run_name"].split("/iterations:")[0]
+        row = rows.setdefault(name, {"real": [], "counters": {}})
+        scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+        row["real"].append(b["real_time"] * scale)
+        for key, value in b.items():
+            if key not in skip and isinstance(value, (int, float)):
+                row["counters"].setdefault(key, []).append(value)
+    return rows
+
+
+def sleeper_series(rows, kind):
+    """[(N, median per-element seconds)] of sleepers/<kind>/N, sorted by N."""
+    series = []
+    for name, row in rows.items():
+        parts = name.split("/")
+        if len(parts) == 3 and parts[0] == "sleepers" and parts[1] == kind:
+            series.append((int(parts[2]), med(row["counters"]["per_element"])))
+    return sorted(series)
+
+
+def sleepers_section(after, before, out):
+    out.append("### Sleepers at scale (`palitra_scale_bench`)")
+    out.append("")
+    out.append("One `gather` of N coroutines each awaiting a 10 ms sleep; per element = wall time "
+               "÷ N (the 10 ms themselves dominate at small N):")
+    out.append("")
+    head = "| N | `palitra::sleepFor` |"
+    rule = "|---:|---:|"
+    if before:
+        head += " before |"
+        rule += "---:|"
+    head += " `QCoro::sleepFor` |"
+    rule += "---:|"
+    out.append(head)
+    out.append(rule)
+    now = dict(sleeper_series(after, "gather"))
+    old = dict(sleeper_series(before, "gather")) if before else {}
+    qcoro = dict(sleeper_series(after, "gather_qcoro"))
+    for n in sorted(set(now) | set(old) | set(qcoro)):
+        cells = [fmt_time(now[n]) if n in now else "–"]
+        if before:
+            cells.append(fmt_time(old[n]) if n in old else "–")
+        cells.append(fmt_time(qcoro[n]) if n in qcoro else "–")
+        out.append(f"| {n:,} | " + " | ".join(cells) + " |")
+    out.append("")
+
+    def whole(series, n):
+        value = dict(series).get(n)
+        return value * n if value is not None else float("nan")
+
+    for label, rows in (("after", after), ("before", before)):
+        if not rows:
+            continue
+        ratio = whole(sleeper_series(rows, "gather"), 100000) / \
+            whole(sleeper_series(rows, "gather"), 1000)
+        out.append(f"- gather of 10^5 ÷ gather of 10^3 ({label}): **{ratio:.1f}×**")
+    out.append("")
+    out.append("Timeout at scale: 10^5 stop-aware sleepers (30 s each), 500 ms timeout:")
+    out.append("")
+    out.append("| tree | TimeoutError at | loop answers `run()` after | all sleepers ended after |")
+    out.append("|---|---:|---:|---:|")
+    for label, rows in (("after", after), ("before", before)):
+        if not rows:
+            continue
+        for name, row in rows.items():
+            if name.startswith("sleepers/timeout/"):
+                c = row["counters"]
+                out.append(f"| {label} | {med(c['timeout_ratio']):.3f}× the timeout | "
+                           f"{med(c['loop_back_ms']):,.0f} ms | {med(c['all_woken_ms']):,.0f} ms |")
+    out.append("")
+
+
+def plot_sleepers(after, before, path):
+    """Per-element cost against N, log-log. Returns False when matplotlib is missing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    lines = [("palitra::sleepFor", sleeper_series(after, "gather"), "o-")]
+    if before:
+        lines.append(("palitra::sleepFor, before (a Qt timer each)",
+                      sleeper_series(before, "gather"), "s--"))
+    lines.append(("QCoro::sleepFor (a QTimer each)", sleeper_series(after, "gather_qcoro"), "^:"))
+    for label, series, style in lines:
+        if series:
+            ax.plot([n for n, _ in series], [v * 1e6 for _, v in series], style, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("coroutines in one gather, each sleeping 10 ms (N)")
+    ax.set_ylabel("wall time per coroutine (µs)")
+    ax.set_title("gather of N sleepers: cost per element")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
 def main():
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    plot_path = None
+    if "--plot" in args:
+        i = args.index("--plot")
+        if i + 1 >= len(args):
+            print(__doc__, file=sys.stderr)
+            return 2
+        plot_path = args[i + 1]
+        del args[i:i + 2]
+    if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    d = sys.argv[1]
+    d = args[0]
     out, targets = [], []
     for mode in ("pinned", "unpinned"):
         path = os.path.join(d, f"{mode}.json")
@@ -230,12 +359,25 @@ def main():
         out.insert(len(out) - 0, f"<sub>{mode}: {context.get('date', '')}, load average "
                                  f"{context.get('load_avg', '')}</sub>")
         out.append("")
-    out.append("### Targets (issue 5)")
-    out.append("")
-    out.append("| run | target | figure | |")
-    out.append("|---|---|---:|---|")
-    for title, label, figure, verdict in targets:
-        out.append(f"| {title.split(' ')[0]} | {label} | {figure} | {verdict} |")
+    if targets:
+        out.append("### Targets")
+        out.append("")
+        out.append("| run | target | figure | |")
+        out.append("|---|---|---:|---|")
+        for title, label, figure, verdict in targets:
+            out.append(f"| {title.split(' ')[0]} | {label} | {figure} | {verdict} |")
+    scale = load_scale(os.path.join(d, "scale.json"))
+    if scale:
+        before = load_scale(os.path.join(d, "scale_before.json"))
+        out.append("")
+        sleepers_section(scale, before, out)
+        path = plot_path or os.path.join(d, "bench-sleepers.png")
+        if plot_sleepers(scale, before, path):
+            out.append(f"![per-element cost of a gather of N sleepers]({path})")
+        else:
+            out.append("(matplotlib could not be imported by this Python: no plot; Debian's "
+                       "python3-matplotlib serves /usr/bin/python3)")
+        out.append("")
     print("\n".join(out))
     return 0
 

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
-# Warnings and Qt hygiene for palitra's own targets (never forced on consumers).
+# Warnings and Qt hygiene for palitra's own targets (never forced on consumers). -Werror only in
+# PALITRA_DEVELOPER_MODE.
 function(palitra_set_warnings target)
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
-    if(PALITRA_WERROR)
+    if(PALITRA_DEVELOPER_MODE)
         target_compile_options(${target} PRIVATE -Werror)
     endif()
     target_compile_definitions(${target} PRIVATE

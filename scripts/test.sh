@@ -1,41 +1,106 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Fresh Debian bookworm -> every test: installs what is missing, then
-#   1. Debug build, warnings as errors, the whole suite (ctest --preset default);
-#   2. the consumer check: install the package, build tests/consumer against it with
-#      find_package(Palitra CONFIG), run it;
-#   3. ASan+UBSan build and suite;
-#   4. TSan build and suite.
-# PALITRA_TEST_STAGES="default consumer asan tsan" selects stages (all by default).
+# Fresh Debian bookworm -> every test: installs what is missing, then runs these stages:
+#   default    Debug build, developer mode (warnings as errors), the whole suite;
+#   docs       the API reference (Doxygen); an undocumented public entity fails it;
+#   consumer   install the package, build tests/consumer against it with find_package(Palitra)
+#              with g++ 12 and clang 14 (-O2 -Wall -Wextra -Wpedantic -Werror, plain and with
+#              ASan+UBSan), run it; then the same program through `pkg-config palitra`;
+#   static     palitra as a static library (BUILD_SHARED_LIBS=OFF), and the consumer against it;
+#   noprivate  clang 14, without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): the whole
+#              suite (tests that need them skip and say why);
+#   deb        CPack's .deb packages: their Depends, then the consumer built against the
+#              packages unpacked in an empty root;
+#   asan, tsan the whole suite under ASan+UBSan, then under TSan.
+# PALITRA_TEST_STAGES="default consumer" selects stages (all, in this order, by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh test
 
-stages=${PALITRA_TEST_STAGES:-"default consumer asan tsan"}
+stages=${PALITRA_TEST_STAGES:-"default consumer static noprivate deb asan tsan docs"}
 jobs=${PALITRA_JOBS:-$(nproc)}
+consumer_src=$PWD/tests/consumer
+
+stage_start() {
+    echo "=== palitra: $1 ==="
+    SECONDS=0
+}
+stage_end() {
+    echo "=== palitra: $1 passed in ${SECONDS} s ==="
+}
 
 run_preset() {
-    echo "=== palitra: $1 build and tests ==="
     cmake --preset "$1" >/dev/null
     cmake --build --preset "$1" -j "$jobs"
     ctest --preset "$1" -j "$jobs"
 }
 
+# consumer_cmake <name> <prefix path> <compiler> [cmake args...]: tests/consumer built against
+# an installed palitra and run.
+consumer_cmake() {
+    local name=$1 prefix=$2 cxx=$3
+    shift 3
+    rm -rf "build/$name"
+    cmake -S "$consumer_src" -B "build/$name" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" \
+        -DCMAKE_PREFIX_PATH="$prefix" "$@" >/dev/null
+    cmake --build "build/$name" -j "$jobs"
+    ctest --test-dir "build/$name" --output-on-failure
+}
+
+# consumer_pkgconfig <dir of palitra.pc> [extra flags...]: the same program built with nothing
+# but the flags `pkg-config --cflags --libs palitra` gives, and run.
+consumer_pkgconfig() {
+    local pcdir=$1 out
+    shift
+    out=$(mktemp -d)
+    local flags
+    flags=$(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs palitra)
+    echo "pkg-config --cflags --libs palitra: $flags"
+    # shellcheck disable=SC2086 # the flags are a word list
+    g++ -std=c++20 -O1 -Wall -Wextra -Wpedantic -Werror -o "$out/consumer" \
+        "$consumer_src/main.cpp" "$consumer_src/every_template.cpp" $flags "$@"
+    "$out/consumer" | tee "$out/log"
+    grep -q "consumer: every template: ok" "$out/log"
+    rm -rf "$out"
+}
+
 for stage in $stages; do
+    stage_start "$stage"
     case $stage in
-    default | asan | tsan) run_preset "$stage" ;;
-    consumer)
-        echo "=== palitra: consumer of the installed package ==="
+    default | asan | tsan | noprivate) run_preset "$stage" ;;
+    docs)
         cmake --preset default >/dev/null
-        cmake --build --preset default -j "$jobs"
-        prefix=$PWD/build/install
-        rm -rf "$prefix" build/consumer
-        cmake --install build/default --prefix "$prefix" >/dev/null
-        cmake -S tests/consumer -B build/consumer -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
-        cmake --build build/consumer
-        ctest --test-dir build/consumer --output-on-failure
+        cmake --build build/default --target docs
+        test -f build/default/docs/html/index.html
         ;;
-    *) echo "unknown stage $stage" >&2; exit 2 ;;
+    consumer)
+        cmake --preset default >/dev/null
+        cmake --build --preset default -j "$jobs" --target palitra
+        prefix=$PWD/build/install
+        rm -rf "$prefix"
+        cmake --install build/default --prefix "$prefix" >/dev/null
+        consumer_cmake consumer "$prefix" g++
+        consumer_cmake consumer-clang "$prefix" clang++-14
+        consumer_pkgconfig "$(dirname "$(find "$prefix" -name palitra.pc)")" \
+            -Wl,-rpath,"$(dirname "$(find "$prefix" -name 'libpalitra.so' -print -quit)")"
+        ;;
+    static)
+        cmake --preset static >/dev/null
+        cmake --build --preset static -j "$jobs"
+        prefix=$PWD/build/install-static
+        rm -rf "$prefix"
+        cmake --install build/static --prefix "$prefix" >/dev/null
+        test -n "$(find "$prefix" -name libpalitra.a)"
+        grep -q '#define PALITRA_STATIC_DEFINE' "$prefix/include/palitra/palitra_export.h"
+        consumer_cmake consumer-static "$prefix" g++
+        consumer_pkgconfig "$(dirname "$(find "$prefix" -name palitra.pc)")"
+        ;;
+    deb) bash scripts/check-deb.sh ;;
+    *)
+        echo "unknown stage $stage" >&2
+        exit 2
+        ;;
     esac
+    stage_end "$stage"
 done
 echo "=== palitra: all stages passed ($stages) ==="

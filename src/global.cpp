@@ -8,9 +8,17 @@
 // reverse order of registration, so the hook runs first), and earlier, at the start of
 // ~QCoreApplication, by a post routine: events are still delivered then, the moment for a
 // graceful drain.
+//
+// Both hooks close in CloseMode::ParkWaiters: while the process exits, callers blocked on other
+// threads must neither wake nor throw (an uncaught RunnerClosedError there would end the process
+// in std::terminate instead of with its exit code). A ~QCoreApplication is usually part of the
+// exit (return app.exec() from main), but it need not be: if the program goes on, the callers it
+// parked are released with RunnerClosedError by the next shutdownGlobalRunner() or the next use
+// of the global runner.
 #include <palitra/global.h>
 
 #include "logging_p.h"
+#include "runner_core_p.h"
 
 #include <QCoreApplication>
 
@@ -23,19 +31,48 @@ namespace palitra {
 
 namespace {
 
+RunnerOptions defaultOptions() {
+    RunnerOptions options;
+    options.threadName = QStringLiteral("palitra-global");
+    return options;
+}
+
 struct GlobalRunnerState {
     std::mutex mutex;
     std::shared_ptr<EventLoopThreadRunner> runner;
+    // Closed by a hook with its blocked callers parked; released when the program goes on.
+    std::shared_ptr<EventLoopThreadRunner> parked;
+    RunnerOptions options = defaultOptions();
     // The application our post routine is registered with (Qt runs and clears post routines
     // once per application).
     QCoreApplication *postRoutineApp = nullptr;
 };
 
-void shutdownAtExit() {
-    shutdownGlobalRunner();
+GlobalRunnerState &globalState();
+void shutdownFromPostRoutine();
+
+//! Takes the global runner (and any parked one) out of the state, under its lock.
+struct TakenRunners {
+    std::shared_ptr<EventLoopThreadRunner> current;
+    std::shared_ptr<EventLoopThreadRunner> parked;
+};
+
+TakenRunners takeRunners(GlobalRunnerState &state) {
+    const std::lock_guard lock(state.mutex);
+    if (state.postRoutineApp) {
+        qRemovePostRoutine(shutdownFromPostRoutine);
+        state.postRoutineApp = nullptr;
+    }
+    return {std::move(state.runner), std::move(state.parked)};
 }
 
-GlobalRunnerState &globalState();
+void shutdownAtExit() {
+    detail::markProcessExiting();
+    // Parked callers stay blocked until the process ends; each keeps its runner alive.
+    const TakenRunners runners = takeRunners(globalState());
+    if (runners.current)
+        detail::RunnerInternals::core(*runners.current).close(detail::CloseMode::ParkWaiters);
+}
 
 // Held across fork(), so that the child never inherits it locked by a thread that does not exist
 // there (the child must be able to call shutdownGlobalRunner() and then use a new runner). Every
@@ -58,12 +95,20 @@ GlobalRunnerState &globalState() {
 }
 
 void shutdownFromPostRoutine() {
+    GlobalRunnerState &state = globalState();
+    std::shared_ptr<EventLoopThreadRunner> runner;
+    std::shared_ptr<EventLoopThreadRunner> parkedBefore;
     {
-        const std::lock_guard lock(globalState().mutex);
-        globalState().postRoutineApp = nullptr; // already taken off Qt's list
+        const std::lock_guard lock(state.mutex);
+        state.postRoutineApp = nullptr; // already taken off Qt's list
+        runner = std::move(state.runner);
+        parkedBefore = std::exchange(state.parked, runner);
     }
     qCDebug(detail::lcPalitra) << "application is being destroyed: shutting the global runner down";
-    shutdownGlobalRunner();
+    if (parkedBefore)
+        detail::RunnerInternals::core(*parkedBefore).releaseParked();
+    if (runner)
+        detail::RunnerInternals::core(*runner).close(detail::CloseMode::ParkWaiters);
 }
 
 } // namespace
@@ -72,20 +117,33 @@ namespace detail {
 
 std::shared_ptr<EventLoopThreadRunner> globalRunner() {
     GlobalRunnerState &state = globalState();
-    const std::lock_guard lock(state.mutex);
-    if (!state.runner) {
-        RunnerOptions options;
-        options.threadName = QStringLiteral("palitra-global");
-        state.runner = std::make_shared<EventLoopThreadRunner>(std::move(options));
+    std::shared_ptr<EventLoopThreadRunner> parked;
+    std::shared_ptr<EventLoopThreadRunner> runner;
+    {
+        const std::lock_guard lock(state.mutex);
+        if (!state.runner) {
+            state.runner = std::make_shared<EventLoopThreadRunner>(state.options);
+            parked = std::move(state.parked); // the program went on: release them below
+        }
+        if (QCoreApplication *app = QCoreApplication::instance();
+            app && app != state.postRoutineApp) {
+            qAddPostRoutine(shutdownFromPostRoutine);
+            state.postRoutineApp = app;
+        }
+        runner = state.runner;
     }
-    if (QCoreApplication *app = QCoreApplication::instance(); app && app != state.postRoutineApp) {
-        qAddPostRoutine(shutdownFromPostRoutine);
-        state.postRoutineApp = app;
-    }
-    return state.runner;
+    if (parked)
+        RunnerInternals::core(*parked).releaseParked();
+    return runner;
 }
 
 } // namespace detail
+
+void setGlobalRunnerOptions(RunnerOptions options) {
+    GlobalRunnerState &state = globalState();
+    const std::lock_guard lock(state.mutex);
+    state.options = std::move(options);
+}
 
 bool isRunnerAlive() noexcept {
     GlobalRunnerState &state = globalState();
@@ -94,18 +152,11 @@ bool isRunnerAlive() noexcept {
 }
 
 void shutdownGlobalRunner() {
-    GlobalRunnerState &state = globalState();
-    std::shared_ptr<EventLoopThreadRunner> runner;
-    {
-        const std::lock_guard lock(state.mutex);
-        runner = std::move(state.runner);
-        if (state.postRoutineApp) {
-            qRemovePostRoutine(shutdownFromPostRoutine);
-            state.postRoutineApp = nullptr;
-        }
-    }
-    if (runner)
-        runner->close();
+    TakenRunners runners = takeRunners(globalState());
+    if (runners.parked)
+        detail::RunnerInternals::core(*runners.parked).releaseParked();
+    if (runners.current)
+        runners.current->close();
 }
 
 } // namespace palitra

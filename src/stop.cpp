@@ -6,9 +6,12 @@
 
 #include <QCoreApplication>
 #include <QMetaObject>
-#include <QTimerEvent>
+#include <QPointer>
+#include <QThread>
 
+#include <algorithm>
 #include <new>
+#include <optional>
 #include <utility>
 
 namespace palitra {
@@ -102,68 +105,21 @@ CurrentStopScope::~CurrentStopScope() {
     tlsCurrentStop = m_previous;
 }
 
-namespace {
-const QEvent::Type stopWakeEvent = static_cast<QEvent::Type>(QEvent::registerEventType());
-} // namespace
+Waker::Waker(std::coroutine_handle<> handle) : m_handle(handle) {}
 
-Waker::Waker(std::coroutine_handle<> handle)
-    : m_handle(handle), m_stopEvent(new QEvent(stopWakeEvent)) {}
+Waker::~Waker() = default;
 
-Waker::~Waker() {
-    if (!m_stopPosted.load(std::memory_order_acquire))
-        delete m_stopEvent;
-}
-
-void Waker::wake(bool byStop) {
+void Waker::wake() {
     if (!m_handle)
         return; // already resumed, or the awaiter is gone
-    if (m_timerId != 0) {
-        killTimer(m_timerId);
-        m_timerId = 0;
-    }
-    m_wokeByStop = byStop;
     // Last statement: resuming may destroy the awaiter, which detaches this object.
     std::exchange(m_handle, {}).resume();
-}
-
-void Waker::postStopWake() noexcept {
-    if (m_stopPosted.exchange(true, std::memory_order_acq_rel))
-        return;
-    try {
-        QCoreApplication::postEvent(this, m_stopEvent);
-    } catch (...) {
-        // Qt's queue could not grow. The coroutine then wakes at its own timer or signal, or is
-        // abandoned at close(); terminating the process would be worse.
-        m_stopPosted.store(false, std::memory_order_release);
-        qCWarning(lcPalitra, "out of memory while posting a stop wake-up; it is lost");
-    }
-}
-
-bool Waker::event(QEvent *event) {
-    if (event->type() == stopWakeEvent) {
-        wake(true);
-        return true;
-    }
-    return QObject::event(event);
-}
-
-void Waker::startTimeout(std::chrono::milliseconds timeout) {
-    m_timerId = startTimer(timeout, Qt::PreciseTimer);
 }
 
 void Waker::detach() noexcept {
     m_attached = false;
     m_handle = {};
-    if (m_timerId != 0) {
-        killTimer(m_timerId);
-        m_timerId = 0;
-    }
     deleteLater();
-}
-
-void Waker::timerEvent(QTimerEvent *event) {
-    if (event->timerId() == m_timerId)
-        wake(false);
 }
 
 } // namespace detail
@@ -174,11 +130,7 @@ SleepAwaiter::SleepAwaiter(std::chrono::milliseconds duration, std::stop_token s
 SleepAwaiter::SleepAwaiter(SleepAwaiter &&other) noexcept
     : m_duration(other.m_duration), m_stop(std::move(other.m_stop)) {}
 
-SleepAwaiter::~SleepAwaiter() {
-    m_onStop.reset(); // first: a stop callback may be posting to the Waker right now
-    if (m_waker)
-        m_waker->detach();
-}
+SleepAwaiter::~SleepAwaiter() = default; // m_wake cancels a wake-up that is still armed
 
 bool SleepAwaiter::await_ready() const noexcept {
     return m_stop.stop_requested();
@@ -188,38 +140,81 @@ bool SleepAwaiter::await_suspend(std::coroutine_handle<> handle) noexcept {
     // noexcept, failures reported by await_resume: GCC 12 destroys the awaiter twice when
     // await_suspend throws.
     try {
-        m_waker = new detail::Waker(handle);
-        m_waker->startTimeout(std::max(m_duration, std::chrono::milliseconds::zero()));
-        if (m_stop.stop_possible())
-            m_onStop.emplace(m_stop, detail::PostStopWake{m_waker});
+        using Clock = detail::LoopWake::Clock;
+        // Far enough never to be reached, near enough never to overflow the clock.
+        constexpr auto longest = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::hours(24 * 365 * 100));
+        const auto duration = std::clamp(m_duration, std::chrono::milliseconds::zero(), longest);
+        m_handle = handle;
+        m_wake.arm(&SleepAwaiter::onWake, this, Clock::now() + duration, m_stop);
         return true;
     } catch (...) {
         m_failure = std::current_exception();
-        if (m_waker)
-            std::exchange(m_waker, nullptr)->detach();
         return false;
     }
+}
+
+void SleepAwaiter::onWake(void *context, bool byStop) noexcept {
+    auto *const self = static_cast<SleepAwaiter *>(context);
+    self->m_wokeByStop = byStop;
+    // Last statement: resuming destroys this awaiter when the co_await expression ends.
+    self->m_handle.resume();
 }
 
 bool SleepAwaiter::await_resume() const {
     if (m_failure)
         std::rethrow_exception(m_failure);
-    if (m_waker)
-        return !m_waker->wokeByStop();
+    if (m_handle)
+        return !m_wokeByStop;
     return !m_stop.stop_requested();
 }
+
+// The guard's state lives on the heap, so that moving the guard moves nothing a wake-up or a
+// stop callback points to.
+struct StopGuard::Impl {
+    QPointer<QObject> target;
+    std::function<void()> action;
+    detail::LoopWake wake; // when created on the target's thread (the usual case)
+    // From another thread: a callback of its own, posting the action to the target's thread.
+    std::optional<std::stop_callback<Poster>> posting;
+
+    static void runAction(void *context, bool) noexcept;
+};
 
 StopGuard::StopGuard() noexcept = default;
 
 StopGuard::StopGuard(const std::stop_token &stop, QObject *target, std::function<void()> action) {
-    if (stop.stop_possible() && target && action)
-        m_callback =
-            std::make_unique<std::stop_callback<Poster>>(stop, Poster{target, std::move(action)});
+    if (!stop.stop_possible() || !target || !action)
+        return;
+    auto impl = std::make_unique<Impl>();
+    impl->target = target;
+    if (target->thread() == QThread::currentThread()) {
+        impl->action = std::move(action);
+        impl->wake.arm(&Impl::runAction, impl.get(), detail::LoopWake::Clock::time_point::max(),
+                       stop);
+    } else {
+        impl->posting.emplace(stop, Poster{target, std::move(action)});
+    }
+    m_impl = std::move(impl);
 }
 
 StopGuard::~StopGuard() = default;
 StopGuard::StopGuard(StopGuard &&) noexcept = default;
 StopGuard &StopGuard::operator=(StopGuard &&) noexcept = default;
+
+void StopGuard::Impl::runAction(void *context, bool) noexcept {
+    auto *const impl = static_cast<Impl *>(context);
+    if (!impl->target)
+        return; // the target is gone, as a queued call to it would be dropped
+    // Moved out first: the action may destroy the guard (aborting a reply resumes the coroutine
+    // that owns it).
+    const std::function<void()> action = std::move(impl->action);
+    try {
+        action();
+    } catch (...) {
+        qCWarning(detail::lcPalitra, "a StopGuard action threw; the exception was dropped");
+    }
+}
 
 void StopGuard::Poster::operator()() const noexcept {
     try {

@@ -28,15 +28,22 @@ PALITRA_EXPORT std::shared_ptr<EventLoopThreadRunner> globalRunner();
  */
 template<typename Fn>
 auto run(Fn &&fn) {
-    static_assert(detail::checkCallable<Fn>());
-    return detail::globalRunner()->run(std::forward<Fn>(fn));
+    if constexpr (!detail::checkCallable<Fn>())
+        return detail::Rejected{};
+    else
+        return detail::globalRunner()->run(std::forward<Fn>(fn));
 }
 
-//! \overload Throws TimeoutError once \a timeout has passed; see EventLoopThreadRunner::run().
+/*!
+ * \overload
+ * Throws TimeoutError once \a timeout has passed; see EventLoopThreadRunner::run().
+ */
 template<typename Fn, typename Rep, typename Period>
 auto run(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
-    static_assert(detail::checkCallable<Fn>());
-    return detail::globalRunner()->run(std::forward<Fn>(fn), timeout);
+    if constexpr (!detail::checkCallable<Fn>())
+        return detail::Rejected{};
+    else
+        return detail::globalRunner()->run(std::forward<Fn>(fn), timeout);
 }
 
 //! EventLoopThreadRunner::gather() on the global runner: `gather(fa, fb)`, `gather(range)`,
@@ -52,6 +59,48 @@ template<typename... Args>
 auto gatherOutcomes(Args &&...args) {
     return detail::globalRunner()->gatherOutcomes(std::forward<Args>(args)...);
 }
+
+/*!
+ * \brief EventLoopThreadRunner::submit() on the global runner: starts \a fn there and returns a
+ * QFuture at once.
+ *
+ * \code
+ * QFuture<QByteArray> page = palitra::submit([url]() -> QCoro::Task<QByteArray> {
+ *     co_return co_await fetch(url);
+ * });
+ * page.then(this, [this](const QByteArray &bytes) { show(bytes); });
+ * \endcode
+ */
+template<typename Fn>
+auto submit(Fn &&fn) {
+    if constexpr (!detail::checkCallable<Fn>())
+        return detail::Rejected{};
+    else
+        return detail::globalRunner()->submit(std::forward<Fn>(fn));
+}
+
+/*!
+ * \overload
+ * The future finishes with TimeoutError once \a timeout has passed; see
+ * EventLoopThreadRunner::submit().
+ */
+template<typename Fn, typename Rep, typename Period>
+auto submit(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
+    if constexpr (!detail::checkCallable<Fn>())
+        return detail::Rejected{};
+    else
+        return detail::globalRunner()->submit(std::forward<Fn>(fn), timeout);
+}
+
+/*!
+ * \brief Sets the RunnerOptions of the global runner.
+ *
+ * They apply to the next global runner that is created: the first one, or the next one after
+ * shutdownGlobalRunner(). A global runner that exists already keeps its options (call
+ * shutdownGlobalRunner() first to apply them at once). Without a call, the global runner uses
+ * the default options with the thread name "palitra-global". Thread-safe.
+ */
+PALITRA_EXPORT void setGlobalRunnerOptions(RunnerOptions options);
 
 //! True when the global runner exists and its loop thread is running.
 PALITRA_EXPORT bool isRunnerAlive() noexcept;

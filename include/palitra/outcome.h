@@ -28,6 +28,7 @@ class Outcome {
                   "(a void coroutine gives Outcome<std::monostate>).");
 
 public:
+    //! The type of the value an Outcome holds.
     using value_type = T;
 
     //! An outcome that holds \a value.
@@ -47,7 +48,10 @@ public:
     T &value() & { return checkedValue(*this); }
     //! \overload
     const T &value() const & { return checkedValue(*this); }
-    //! \overload Moves the value out.
+    /*!
+     * \overload
+     * Moves the value out.
+     */
     T &&value() && { return std::move(checkedValue(*this)); }
 
     //! The coroutine's exception, or a null pointer when it returned a value.

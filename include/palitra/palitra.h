@@ -4,6 +4,7 @@
 
 #include <palitra/errors.h>
 #include <palitra/global.h>
+#include <palitra/loop_local.h>
 #include <palitra/outcome.h>
 #include <palitra/runner.h>
 #include <palitra/stop.h>

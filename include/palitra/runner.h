@@ -3,15 +3,18 @@
 
 #include <palitra/detail/call.h>
 #include <palitra/detail/deadline.h>
+#include <palitra/detail/future_call.h>
 #include <palitra/detail/traits.h>
 #include <palitra/errors.h>
 #include <palitra/outcome.h>
 #include <palitra/palitra_export.h>
 
+#include <QFuture>
 #include <QList>
 #include <QString>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <ranges>
 #include <tuple>
@@ -43,6 +46,14 @@ struct RunnerOptions {
      * loop or a single CPU costs at most nothing and this much, respectively.
      */
     std::chrono::nanoseconds spinBeforeBlocking = std::chrono::nanoseconds::zero();
+    //! Runs on the loop thread once it has started, before any call is invoked there: set up
+    //! what every call will use. An exception from it is reported with qCWarning and the loop
+    //! runs on.
+    std::function<void()> onLoopStarted = {};
+    //! Runs on the loop thread when its loop has ended, after the last coroutine ended or was
+    //! abandoned and before the LoopLocal values are destroyed. An exception from it is
+    //! reported with qCWarning.
+    std::function<void()> onLoopFinishing = {};
 };
 
 //! The list type of gather(range): a QList, or a std::vector for move-only results (QList's
@@ -90,10 +101,7 @@ public:
      * \throws std::invalid_argument for a null function pointer or empty std::function.
      */
     template<typename Fn>
-    auto run(Fn &&fn) {
-        static_assert(detail::checkCallable<Fn>());
-        return runUntil(std::forward<Fn>(fn), detail::noDeadline);
-    }
+    auto run(Fn &&fn);
 
     /*!
      * \brief Like run(fn), but throws TimeoutError once \a timeout has passed.
@@ -106,10 +114,7 @@ public:
      * extreme ones included (`hours::max()` means no timeout).
      */
     template<typename Fn, typename Rep, typename Period>
-    auto run(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
-        static_assert(detail::checkCallable<Fn>());
-        return runUntil(std::forward<Fn>(fn), detail::deadlineAfter(timeout));
-    }
+    auto run(Fn &&fn, std::chrono::duration<Rep, Period> timeout);
 
     /*!
      * \brief Runs all callables concurrently on the loop and returns their values in order.
@@ -126,9 +131,7 @@ public:
      * \throws as run(), plus the first coroutine exception.
      */
     template<typename... Args>
-    auto gather(Args &&...args) {
-        return gatherDispatch<false>(std::forward<Args>(args)...);
-    }
+    auto gather(Args &&...args);
 
     /*!
      * \brief Like gather(), but each slot holds its coroutine's value or exception.
@@ -138,9 +141,38 @@ public:
      * `gather(..., return_exceptions=True)`.
      */
     template<typename... Args>
-    auto gatherOutcomes(Args &&...args) {
-        return gatherDispatch<true>(std::forward<Args>(args)...);
-    }
+    auto gatherOutcomes(Args &&...args);
+
+    /*!
+     * \brief Starts \a fn on the loop thread like run(), but returns at once with a QFuture.
+     *
+     * Returns `QFuture<T>` (`QFuture<void>` for `Task<void>`) that always finishes: with the
+     * coroutine's value, with its exception (`result()` and `waitForFinished()` rethrow it with
+     * its own type), cancelled, with TimeoutError, or with RunnerClosedError. Watch it with
+     * `QFutureWatcher`, chain `.then(context, ...)` / `.onFailed(...)`, or `co_await` it from a
+     * QCoro coroutine on any thread with an event loop, another runner's loop included.
+     *
+     * `future.cancel()` asks the call to stop (the coroutine's currentStopToken() is stop
+     * requested) and finishes the future as cancelled once the loop thread has seen it; a late
+     * result is dropped. Submitting from the runner's own loop thread is fine (no
+     * DeadlockError): the call starts when the loop next drains its queue.
+     *
+     * \throws std::invalid_argument for a null function pointer or empty std::function. Every
+     * other failure, a closed runner included, finishes the returned future instead.
+     */
+    template<typename Fn>
+    auto submit(Fn &&fn);
+
+    /*!
+     * \brief Like submit(fn), but the future finishes with TimeoutError once \a timeout has
+     * passed; the coroutine is then asked to stop.
+     *
+     * The deadline is kept by the loop thread, so a loop busy in synchronous code delays it. A
+     * timeout of zero or less has already passed: the future finishes with TimeoutError and
+     * \a fn is not invoked.
+     */
+    template<typename Fn, typename Rep, typename Period>
+    auto submit(Fn &&fn, std::chrono::duration<Rep, Period> timeout);
 
     /*!
      * \brief Closes the runner. Idempotent and thread-safe, also from the loop thread itself.
@@ -170,109 +202,19 @@ public:
 
 private:
     template<typename Fn>
-    auto runUntil(Fn &&fn, detail::Deadline deadline) {
-        using F = std::decay_t<Fn>;
-        if (detail::isEmptyCallable(fn))
-            detail::throwEmptyCallable();
-        checkUsable();
-        detail::throwIfPassed(deadline);
-        detail::CallerRef call(new detail::RunCall<F>(std::forward<Fn>(fn)));
-        execute(*call, deadline);
-        return call->take();
-    }
-
+    auto runUntil(Fn &&fn, detail::Deadline deadline);
+    template<typename Fn>
+    auto submitUntil(Fn &&fn, detail::Deadline deadline);
     template<bool Outcomes, typename... Args>
-    auto gatherDispatch(Args &&...args) {
-        if constexpr (sizeof...(Args) == 0) {
-            return gatherTuple<Outcomes>(detail::noDeadline);
-        } else if constexpr (detail::isDuration<
-                                 std::tuple_element_t<sizeof...(Args) - 1, std::tuple<Args...>>>) {
-            auto all = std::forward_as_tuple(std::forward<Args>(args)...);
-            return gatherWithLastAsTimeout<Outcomes>(
-                all, std::make_index_sequence<sizeof...(Args) - 1>{});
-        } else {
-            return gatherUntil<Outcomes>(detail::noDeadline, std::forward<Args>(args)...);
-        }
-    }
-
+    auto gatherDispatch(Args &&...args);
     template<bool Outcomes, typename... Args>
-    auto gatherUntil(detail::Deadline deadline, Args &&...args) {
-        if constexpr (sizeof...(Args) == 1 &&
-                      (detail::CallableRange<std::remove_cvref_t<Args>> && ...)) {
-            return gatherRange<Outcomes>(deadline, std::forward<Args>(args)...);
-        } else {
-            return gatherTuple<Outcomes>(deadline, std::forward<Args>(args)...);
-        }
-    }
-
+    auto gatherUntil(detail::Deadline deadline, Args &&...args);
     template<bool Outcomes, typename Tuple, std::size_t... I>
-    auto gatherWithLastAsTimeout(Tuple &all, std::index_sequence<I...>) {
-        const auto deadline = detail::deadlineAfter(std::get<sizeof...(I)>(all));
-        return gatherUntil<Outcomes>(
-            deadline, std::forward<std::tuple_element_t<I, Tuple>>(std::get<I>(all))...);
-    }
-
+    auto gatherWithLastAsTimeout(Tuple &all, std::index_sequence<I...>);
     template<bool Outcomes, typename R>
-    auto gatherRange(detail::Deadline deadline, R &&range) {
-        using Element = std::ranges::range_value_t<std::remove_cvref_t<R>>;
-        static_assert(detail::checkCallable<Element>());
-        using F = std::decay_t<Element>;
-        using Slot = typename detail::Job<F>::Slot;
-        using List = ResultList<std::conditional_t<Outcomes, Outcome<Slot>, Slot>>;
-
-        std::vector<detail::Job<F>> jobs;
-        jobs.reserve(static_cast<std::size_t>(std::ranges::size(range)));
-        const auto take = [&jobs](auto &&fn) {
-            if (detail::isEmptyCallable(fn))
-                detail::throwEmptyCallable();
-            if constexpr (detail::movesElements<R>)
-                jobs.emplace_back(std::move(fn));
-            else
-                jobs.emplace_back(static_cast<const F &>(fn));
-        };
-        if constexpr (!detail::movesElements<R> && !std::ranges::view<std::remove_cvref_t<R>> &&
-                      std::ranges::input_range<const std::remove_reference_t<R>>) {
-            // Const access: iterating a shared QList non-const would detach the caller's list.
-            for (const auto &fn : std::as_const(range))
-                take(fn);
-        } else {
-            for (auto &&fn : range)
-                take(std::forward<decltype(fn)>(fn));
-        }
-        checkUsable();
-        List out;
-        if (jobs.empty())
-            return out;
-        detail::throwIfPassed(deadline);
-        detail::CallerRef call(new detail::RangeGatherCall<F>(std::move(jobs), Outcomes));
-        execute(*call, deadline);
-        if constexpr (Outcomes)
-            call->takeOutcomes(out);
-        else
-            call->takeValues(out);
-        return out;
-    }
-
+    auto gatherRange(detail::Deadline deadline, R &&range);
     template<bool Outcomes, typename... Fns>
-    auto gatherTuple(detail::Deadline deadline, Fns &&...fns) {
-        static_assert((detail::checkCallable<Fns>() && ...));
-        using Call = detail::TupleGatherCall<std::decay_t<Fns>...>;
-        const bool anyEmpty = (detail::isEmptyCallable(fns) || ...);
-        if (anyEmpty)
-            detail::throwEmptyCallable();
-        checkUsable();
-        if constexpr (sizeof...(Fns) == 0) {
-            return std::tuple<>{};
-        } else {
-            detail::throwIfPassed(deadline);
-            detail::CallerRef call(new Call(Outcomes, std::forward<Fns>(fns)...));
-            execute(*call, deadline);
-            if constexpr (Outcomes)
-                return call->template takeOutcomes<Outcome>();
-            else
-                return call->takeValues();
-        }
-    }
+    auto gatherTuple(detail::Deadline deadline, Fns &&...fns);
 
     //! Throws DeadlockError on this runner's loop thread, RunnerClosedError once closed, Error
     //! in a forked child or without the application the loop thread needs.
@@ -280,8 +222,14 @@ private:
     //! The one dispatch path of run() and gather(): queue \a call, post a drain if the queue was
     //! empty, wait until the outcome, the deadline or close. Rethrows the coroutine's failure.
     void execute(detail::CallBase &call, detail::Deadline deadline);
+    //! The dispatch path of submit(): queue \a call, or finish it with the reason it cannot
+    //! be queued. Never throws.
+    void executeDetached(detail::FutureCallBase &call) noexcept;
 
+    friend struct detail::RunnerInternals;
     std::shared_ptr<detail::RunnerCore> d;
 };
 
 } // namespace palitra
+
+#include <palitra/detail/runner_impl.h>

@@ -6,6 +6,7 @@
 
 #include <QMetaObject>
 #include <QObject>
+#include <QPointer>
 
 #include <chrono>
 #include <coroutine>
@@ -60,15 +61,19 @@ public:
     bool await_ready() const noexcept;
     //! \internal
     bool await_suspend(std::coroutine_handle<> handle) noexcept;
-    //! \internal \throws std::bad_alloc if the sleep could not be set up.
+    //! \internal \throws std::bad_alloc if the sleep could not be set up (palitra::Error on
+    //! a thread that is ending).
     bool await_resume() const;
 
 private:
+    static void onWake(void *context, bool byStop) noexcept;
+
     std::chrono::milliseconds m_duration;
     std::stop_token m_stop;
     std::exception_ptr m_failure;
-    detail::Waker *m_waker = nullptr;
-    std::optional<std::stop_callback<detail::PostStopWake>> m_onStop;
+    std::coroutine_handle<> m_handle;
+    bool m_wokeByStop = false;
+    detail::LoopWake m_wake; // last: cancelled first
 };
 
 /*!
@@ -78,7 +83,17 @@ private:
  * `co_await palitra::sleepFor(500ms, stop)` is true when the whole time passed and false when it
  * ended early because of a stop request (or stop was already requested: then it does not
  * suspend). The coroutine resumes on the thread that awaited, whichever thread requested the
- * stop. Durations are rounded up to whole milliseconds.
+ * stop. Durations are rounded up to whole milliseconds. It works on any thread that runs a Qt
+ * event loop, not only palitra's loop thread.
+ *
+ * Each thread keeps its sleeps in one heap (O(log n) to add one and to remove one that woke
+ * early) under a single Qt timer for the earliest deadline, so that many thousands of sleeping
+ * coroutines cost the same per sleep as a few. Sleeps that share a stop token also share one
+ * stop callback per thread: a stop request posts a single event, and the thread then wakes all
+ * of them, in time linear in their number. Sleeps still pending when their thread ends are
+ * never resumed (their coroutines stay suspended, never destroyed).
+ * \throws std::bad_alloc (from `co_await`) if the sleep could not be set up, or palitra::Error
+ * when it is awaited on a thread that is ending.
  */
 template<typename Rep, typename Period>
 SleepAwaiter sleepFor(std::chrono::duration<Rep, Period> duration, std::stop_token stop) {
@@ -89,9 +104,13 @@ SleepAwaiter sleepFor(std::chrono::duration<Rep, Period> duration, std::stop_tok
  * \brief Runs \a action on \a target's thread once stop is requested, for as long as the guard
  * lives.
  *
- * The action is posted (queued) to \a target's thread, never run inline on the thread that
- * requested the stop. Destroy the guard before \a target: the destructor unregisters the
- * callback and waits for a callback that is running at that moment to finish posting.
+ * The action runs on \a target's thread from its event loop, never inline on the thread that
+ * requested the stop. A guard made on \a target's thread (the usual case: a coroutine guarding
+ * its own reply) joins that thread's stop wake-ups, which share one stop callback per token:
+ * a stop request posts one event for all of them, however many there are. An action that has
+ * not run when the guard is destroyed never runs. A guard made on another thread posts its
+ * action with a queued call of its own. Destroy the guard before \a target: the destructor
+ * unregisters the action and waits for one that is running on another thread at that moment.
  */
 class PALITRA_EXPORT StopGuard {
 public:
@@ -100,8 +119,10 @@ public:
     //! Registers \a action; if stop was already requested, it is posted at once.
     StopGuard(const std::stop_token &stop, QObject *target, std::function<void()> action);
     ~StopGuard();
-    StopGuard(StopGuard &&) noexcept;
-    StopGuard &operator=(StopGuard &&) noexcept;
+    //! Takes over \a other's registration; \a other then does nothing.
+    StopGuard(StopGuard &&other) noexcept;
+    //! Unregisters this guard's action and takes over \a other's registration.
+    StopGuard &operator=(StopGuard &&other) noexcept;
 
 private:
     struct Poster {
@@ -109,7 +130,8 @@ private:
         std::function<void()> action;
         void operator()() const noexcept;
     };
-    std::unique_ptr<std::stop_callback<Poster>> m_callback;
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
 };
 
 /*!
@@ -139,15 +161,20 @@ template<typename Reply>
 template<typename Sender, typename... Args>
 class SignalAwaiter {
 public:
+    //! What `co_await` gives: the signal's arguments, or std::nullopt when stop (or the
+    //! sender's destruction) came first.
     using Result = std::optional<std::tuple<std::decay_t<Args>...>>;
+    //! The awaited signal.
     using Signal = void (Sender::*)(Args...);
 
+    //! See palitra::awaitSignal().
     SignalAwaiter(const Sender *sender, Signal signal, std::stop_token stop)
         : m_sender(sender), m_signal(signal), m_stop(std::move(stop)) {}
     ~SignalAwaiter() {
-        m_onStop.reset(); // first: a stop callback may be posting to the Waker right now
+        m_onStop.cancel(); // first: it would wake through the Waker
         if (m_waker) {
             QObject::disconnect(m_connection);
+            QObject::disconnect(m_destroyedConnection);
             m_waker->detach();
         }
     }
@@ -157,43 +184,56 @@ public:
         : m_sender(other.m_sender), m_signal(other.m_signal), m_stop(std::move(other.m_stop)) {}
     SignalAwaiter &operator=(SignalAwaiter &&) = delete;
 
-    //! \internal
-    bool await_ready() const noexcept { return m_stop.stop_requested(); }
+    //! \internal Ready at once, with std::nullopt, when stop was requested or the sender is
+    //! gone (null, or destroyed since awaitSignal() was called).
+    bool await_ready() const noexcept { return m_stop.stop_requested() || !m_sender; }
     //! \internal noexcept, failures reported by await_resume: GCC 12 destroys the awaiter twice
     //! when await_suspend throws.
     bool await_suspend(std::coroutine_handle<> handle) noexcept {
         try {
+            const Sender *const sender = m_sender.data();
             m_waker = new detail::Waker(handle);
             // The Waker lives on the awaiting (loop) thread: an emission from another thread is
             // queued to it, one from this thread is direct. Either way we resume here. An
             // emission queued before this awaiter went away is still delivered (disconnect
-            // does not recall it), so the slot checks that the Waker is still attached before
+            // does not recall it), so the slots check that the Waker is still attached before
             // touching the awaiter.
             detail::Waker *waker = m_waker;
-            m_connection = QObject::connect(m_sender, m_signal, waker, [this, waker](Args... args) {
-                if (!waker->isAttached() || m_result || m_failure)
+            m_connection = QObject::connect(sender, m_signal, waker, [this, waker](Args... args) {
+                if (!waker->isAttached() || m_result || m_failure || m_isDone)
                     return;
                 try {
                     m_result.emplace(std::forward<Args>(args)...);
                 } catch (...) { // a throwing copy must not escape into the event loop
                     m_failure = std::current_exception();
                 }
-                QObject::disconnect(m_connection);
-                waker->wake(false);
+                finish();
             });
+            // Queued even from this thread: the coroutine must not run inside the sender's
+            // destructor, where touching the sender would be a use-after-free.
+            m_destroyedConnection = QObject::connect(
+                sender, &QObject::destroyed, waker,
+                [this, waker] {
+                    if (waker->isAttached() && !m_result && !m_failure && !m_isDone)
+                        finish();
+                },
+                Qt::QueuedConnection);
             if (m_stop.stop_possible())
-                m_onStop.emplace(m_stop, detail::PostStopWake{m_waker});
+                m_onStop.arm(&SignalAwaiter::onStop, this,
+                             detail::LoopWake::Clock::time_point::max(), m_stop);
             return true;
         } catch (...) {
             m_failure = std::current_exception();
             if (m_waker) {
                 QObject::disconnect(m_connection);
+                QObject::disconnect(m_destroyedConnection);
                 std::exchange(m_waker, nullptr)->detach();
             }
             return false;
         }
     }
-    //! \internal The signal's arguments, or std::nullopt when stop came first.
+    //! \internal The signal's arguments, or std::nullopt when stop came first or the sender
+    //! was destroyed.
     Result await_resume() {
         if (m_failure)
             std::rethrow_exception(m_failure);
@@ -201,14 +241,26 @@ public:
     }
 
 private:
-    const Sender *m_sender;
+    static void onStop(void *context, bool) noexcept {
+        static_cast<SignalAwaiter *>(context)->finish();
+    }
+    void finish() {
+        m_isDone = true;
+        QObject::disconnect(m_connection);
+        QObject::disconnect(m_destroyedConnection);
+        m_waker->wake(); // last: resuming may destroy this awaiter
+    }
+
+    QPointer<const Sender> m_sender; // null once the sender is destroyed
     Signal m_signal;
     std::stop_token m_stop;
     detail::Waker *m_waker = nullptr;
     QMetaObject::Connection m_connection;
+    QMetaObject::Connection m_destroyedConnection;
     Result m_result;
     std::exception_ptr m_failure;
-    std::optional<std::stop_callback<detail::PostStopWake>> m_onStop;
+    bool m_isDone = false;
+    detail::LoopWake m_onStop;
 };
 
 /*!
@@ -218,7 +270,9 @@ private:
  * coroutine on the loop thread awaiting a GUI object's signal would continue on the GUI thread,
  * which is blocked in run(). This awaitable always resumes where it was awaited. `co_await` gives
  * the signal's arguments as a `std::optional<std::tuple<...>>`, or `std::nullopt` when \a stop
- * was requested first.
+ * was requested first or \a sender is gone: null, destroyed before the await, or destroyed
+ * while it waits (then the coroutine resumes from the awaiting thread's event loop, never
+ * inside the sender's destructor).
  * \note The arguments of a signal emitted from another thread are copied (queued connection).
  */
 template<typename Sender, typename Base, typename... Args>

@@ -55,7 +55,7 @@ private Q_SLOTS:
     // The global runner dies with the application
     void globalRunnerShutDownWithApplication();
     void globalRunnerShutDownForEachApplication();
-    void globalRunnerReleasesBlockedCallerWhenApplicationDies();
+    void globalRunnerParksBlockedCallerWhenApplicationDies();
     void explicitShutdownThenApplicationDies();
 };
 
@@ -70,6 +70,10 @@ void tst_AppDestroyed::cleanup() {
 // ---- An explicit runner outlives the application ----
 
 void tst_AppDestroyed::explicitRunnerWorksAfterApplication() {
+#if !PALITRA_USES_QT_PRIVATE
+    QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
+          "a runner does not work once the application is gone");
+#endif
     auto app = makeApp();
     palitra::EventLoopThreadRunner runner;
     QCOMPARE(runner.run([] { return timerThenValue(1); }), 1);
@@ -98,6 +102,10 @@ void tst_AppDestroyed::explicitRunnerWorksAfterApplication() {
 }
 
 void tst_AppDestroyed::coroutineSpansApplicationDestruction() {
+#if !PALITRA_USES_QT_PRIVATE
+    QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
+          "a runner does not work once the application is gone");
+#endif
     // A caller on another thread is blocked in run() while the application is destroyed: the
     // coroutine keeps running on the explicit runner and its value arrives.
     auto app = makeApp();
@@ -128,6 +136,10 @@ void tst_AppDestroyed::coroutineSpansApplicationDestruction() {
 // ---- The global runner dies with the application ----
 
 void tst_AppDestroyed::globalRunnerShutDownWithApplication() {
+#if !PALITRA_USES_QT_PRIVATE
+    QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
+          "a runner does not work once the application is gone");
+#endif
     auto app = makeApp();
     QVERIFY(!palitra::isRunnerAlive());
     QCOMPARE(palitra::run([] { return timerThenValue(1); }), 1);
@@ -144,6 +156,10 @@ void tst_AppDestroyed::globalRunnerShutDownWithApplication() {
 }
 
 void tst_AppDestroyed::globalRunnerShutDownForEachApplication() {
+#if !PALITRA_USES_QT_PRIVATE
+    QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
+          "a runner does not work once the application is gone");
+#endif
     for (int round = 0; round < 3; ++round) {
         auto app = makeApp();
         QCOMPARE(palitra::run([round] { return timerThenValue(round); }), round);
@@ -161,12 +177,14 @@ void tst_AppDestroyed::globalRunnerShutDownForEachApplication() {
     QVERIFY(!palitra::isRunnerAlive());
 }
 
-void tst_AppDestroyed::globalRunnerReleasesBlockedCallerWhenApplicationDies() {
+void tst_AppDestroyed::globalRunnerParksBlockedCallerWhenApplicationDies() {
+    // ~QCoreApplication is usually part of the process exit: a caller blocked on another thread
+    // then must neither wake nor throw. If the program goes on, the next shutdownGlobalRunner()
+    // (or the next use of the global runner) releases it.
     auto app = makeApp();
     std::latch started(1);
     std::atomic<bool> gotClosed{false};
     std::atomic<bool> coroutineStopped{false};
-    QElapsedTimer elapsed;
     {
         palitra::test::JoiningThread caller([&] {
             try {
@@ -181,14 +199,13 @@ void tst_AppDestroyed::globalRunnerReleasesBlockedCallerWhenApplicationDies() {
             }
         });
         started.wait();
-        elapsed.start();
         app.reset();
+        QVERIFY(coroutineStopped); // told to stop, and drained, during ~QCoreApplication
+        QVERIFY(!palitra::isRunnerAlive());
+        QVERIFY(!gotClosed); // still blocked: its outcome went nowhere
+        palitra::shutdownGlobalRunner();
     }
     QVERIFY(gotClosed);
-    QVERIFY(coroutineStopped); // told to stop, and drained, during ~QCoreApplication
-    QVERIFY(!palitra::isRunnerAlive());
-    // A stop-aware coroutine ends at once; generous bound: well below the 2 s grace + join.
-    QVERIFY2(elapsed.elapsed() < 10'000, qPrintable(QString::number(elapsed.elapsed())));
 }
 
 void tst_AppDestroyed::explicitShutdownThenApplicationDies() {

@@ -3,7 +3,7 @@
 // none.
 #include <palitra/palitra.h>
 
-int use(int x) {
+int use([[maybe_unused]] int x) {
 #if defined(PALITRA_EXPECT_OK)
     return palitra::run([x]() -> QCoro::Task<int> { co_return x; });
 #else

@@ -202,6 +202,12 @@ void tst_ExitMatrix::endsCleanly() {
     QFETCH(qint64, boundMs);
     QFETCH(int, abandons);
     QFETCH(bool, loopExit);
+#if !PALITRA_USES_QT_PRIVATE
+    // "alive/return/many" closes its static and local runners after main's application is gone.
+    if (!key.startsWith(QLatin1String("alive/")) || key == QLatin1String("alive/return/many"))
+        QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
+              "a runner works only while a QCoreApplication exists");
+#endif
 
     QVERIFY2(m_results.contains(key), "the child did not run");
     const Result r = m_results.value(key);

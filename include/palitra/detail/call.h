@@ -2,41 +2,52 @@
 // Not public API: palitra::detail may change in any release.
 //
 // One run() or one whole gather() is one CallBase. The caller allocates it, the runner queues it,
-// the loop thread start()s it, and finish() hands the outcome back. Two references keep it alive:
-// the caller's (dropped when it stops waiting, for whatever reason) and the loop's (dropped when
-// the last coroutine of the call has ended). That is what lets a timed-out caller leave while its
-// coroutine, its callable and the captures it refers to stay valid until the frame ends.
+// the loop thread start()s it, and its Completion hands the outcome back. Two references keep it
+// alive: the waiter's (dropped when it stops waiting, for whatever reason) and the loop's (dropped
+// when the last coroutine of the call has ended). That is what lets a timed-out caller leave while
+// its coroutine, its callable and the captures it refers to stay valid until the frame ends.
 #pragma once
 
+#include <palitra/detail/completion.h>
 #include <palitra/detail/traits.h>
 #include <palitra/palitra_export.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <coroutine>
 #include <cstddef>
 #include <exception>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <tuple>
 #include <utility>
 #include <vector>
 
-namespace palitra {
-class EventLoopThreadRunner;
-}
-
 namespace palitra::detail {
 
 class RunnerCore;
+class CallBase;
+struct RunnerInternals;
 
-enum class CallStatus : unsigned char {
-    Pending,  //!< the caller waits
-    Finished, //!< the outcome is in (value or error)
-    TimedOut, //!< the caller's deadline passed; it has left
-    Closed,   //!< the runner closed (or its loop ended) first; the caller has left or is leaving
+//! The runner's bookkeeping of one call. Only the runner touches it, under its lock, except
+//! isAbandoned.
+struct CallLinks {
+    RunnerCore *core = nullptr;
+    // The runner's list of calls that someone waits for (a blocked caller or a future).
+    CallBase *prev = nullptr;
+    CallBase *next = nullptr;
+    // close()'s private list of the waiters it releases, so that it can ask them to stop after
+    // dropping the runner's lock (stop callbacks are user code).
+    CallBase *closeNext = nullptr;
+    bool closedByClose = false;
+    // The runner's list of calls the loop has taken from the queue and not retired yet. What is
+    // left in it when the loop ends is abandoned, and moved to a process-wide list, so that the
+    // leak is deliberate and reachable, not lost.
+    CallBase *flightPrev = nullptr;
+    CallBase *flightNext = nullptr;
+    // Set when the loop ended with this call in flight: from then on it never touches its
+    // runner, which may be gone by the time a foreign thread resumes the coroutine.
+    std::atomic<bool> isAbandoned{false};
 };
 
 class PALITRA_EXPORT CallBase {
@@ -50,66 +61,51 @@ public:
     virtual void discard() noexcept = 0;
     //! The coroutine of job \a index ended, with \a failure or null. Runs where it ended.
     virtual void jobEnded(std::size_t index, std::exception_ptr failure) noexcept = 0;
+    //! close() ended this call (its Completion is Closed): tell whoever waits. Runs on the
+    //! closing thread without the runner's lock. A blocked caller has been woken already.
+    virtual void closed() noexcept {}
 
-    //! Drops one of the two references; the last one deletes the call.
+    //! Drops one reference; the last one deletes the call.
     void release() noexcept {
         if (m_refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
             delete this;
     }
-
-    //! The failure that ended the call, or null.
-    std::exception_ptr error() const noexcept { return m_error; }
-
-    //! True once the caller stopped waiting without taking the outcome (timeout, close).
-    bool isAbandoned() const noexcept {
-        const auto status = m_status.load(std::memory_order_acquire);
-        return status == CallStatus::TimedOut || status == CallStatus::Closed;
-    }
-
-protected:
-    CallBase() = default;
-    virtual ~CallBase();
-
-    std::stop_token stopToken() const noexcept { return m_stop.get_token(); }
     void retain() noexcept { m_refs.fetch_add(1, std::memory_order_relaxed); }
+
+    //! The hand-off with whoever waits for this call.
+    Completion &completion() noexcept { return m_completion; }
+    //! True once the call has ended for whoever waits for it (outcome, timeout, close, cancel).
+    bool hasEnded() const noexcept { return !m_completion.isPending(); }
+    //! A thread blocks on this call (run, gather), as opposed to a QFuture (submit).
+    bool hasBlockedCaller() const noexcept { return m_hasBlockedCaller; }
     void requestStop() noexcept { m_stop.request_stop(); }
-
-    //! Hands the outcome to the caller if it still waits (null \a error: success). Later calls
-    //! and calls after the caller left change nothing.
-    void finish(std::exception_ptr error) noexcept;
-
-    //! Bookkeeping for close(): how many coroutines of this runner are still running.
-    void coroutineStarted() noexcept;
-    void coroutineEnded() noexcept;
+    CallLinks &links() noexcept { return m_links; }
     //! Drops the loop's reference once the call is over on the loop side (all its coroutines
     //! ended, or it was never started): it leaves the runner's in-flight list first.
     void retire() noexcept;
 
-private:
-    friend class RunnerCore;
-    friend class palitra::EventLoopThreadRunner;
+protected:
+    //! Two references: the waiter's and the loop's.
+    // Not noexcept: the stop source allocates its state.
+    explicit CallBase(bool hasBlockedCaller = true) : m_hasBlockedCaller(hasBlockedCaller) {}
+    virtual ~CallBase();
 
+    std::stop_token stopToken() const noexcept { return m_stop.get_token(); }
+
+    //! Loop thread, before invoking anything: claims the call for starting. False if it has
+    //! already ended (timed out or closed while queued): then nothing may be invoked.
+    bool begin() noexcept { return m_completion.begin(); }
+
+    //! Bookkeeping for close(): how many coroutines of this runner are still running.
+    void coroutineStarted() noexcept;
+    void coroutineEnded() noexcept;
+
+private:
     std::atomic<int> m_refs{2};
-    std::atomic<CallStatus> m_status{CallStatus::Pending}; // written under m_mutex
-    std::mutex m_mutex;
-    std::condition_variable m_cv;
-    std::exception_ptr m_error;
+    Completion m_completion;
     std::stop_source m_stop;
-    RunnerCore *m_core = nullptr;
-    // The runner's list of calls whose caller may be blocked; guarded by the runner's mutex.
-    CallBase *m_prev = nullptr;
-    CallBase *m_next = nullptr;
-    // close()'s private list of the calls it releases, so that it can ask them to stop after
-    // dropping the runner's lock (stop callbacks are user code).
-    CallBase *m_closeNext = nullptr;
-    // The runner's list of calls the loop has taken from the queue and not retired yet; guarded
-    // by the runner's mutex. What is left in it when the loop ends is abandoned, and moved to a
-    // process-wide list, so that the leak is deliberate and reachable, not lost.
-    CallBase *m_flightPrev = nullptr;
-    CallBase *m_flightNext = nullptr;
-    // Set when the loop ended with this call in flight: from then on it never touches its
-    // runner, which may be gone by the time a foreign thread resumes the coroutine.
-    std::atomic<bool> m_isAbandoned{false};
+    CallLinks m_links;
+    const bool m_hasBlockedCaller;
 };
 
 //! Makes the call's stop token the one palitra::currentStopToken() returns while the callable
@@ -225,7 +221,7 @@ public:
     explicit RunCall(F &&fn) : m_job(std::forward<F>(fn)) {}
 
     void start() noexcept override {
-        if (isAbandoned()) { // the caller left before the loop got here: don't start it at all
+        if (!begin()) { // the caller left before the loop got here: don't start it at all
             m_job.discard();
             retire();
             return;
@@ -240,7 +236,7 @@ public:
 
     void jobEnded(std::size_t, std::exception_ptr failure) noexcept override {
         coroutineEnded();
-        finish(std::move(failure));
+        completion().finish(std::move(failure));
         retire();
     }
 
@@ -264,12 +260,12 @@ public:
             if (m_collectOutcomes) {
                 m_errors[index] = std::move(failure);
             } else if (!m_failed.exchange(true, std::memory_order_acq_rel)) {
-                finish(std::move(failure));
+                completion().finish(std::move(failure));
                 requestStop();
             }
         }
         if (m_remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            finish(nullptr);
+            completion().finish(nullptr);
             retire();
         }
     }
@@ -285,7 +281,7 @@ protected:
     //! Starts every job, in order, with this call's stop token current.
     template<typename StartEach>
     void startAll(StartEach startEach) noexcept {
-        if (isAbandoned()) {
+        if (!begin()) {
             discard();
             retire();
             return;
@@ -312,9 +308,11 @@ private:
 template<typename... Fns>
 class TupleGatherCall final : public GatherBase {
 public:
+    // Each Job is built in place: moving one (its empty optionals) makes g++ 12 at -O2 with
+    // sanitizers warn -Wmaybe-uninitialized in users' builds.
     template<typename... F>
     TupleGatherCall(bool collectOutcomes, F &&...fns)
-        : GatherBase(sizeof...(Fns), collectOutcomes), m_jobs(Job<Fns>(std::forward<F>(fns))...) {}
+        : GatherBase(sizeof...(Fns), collectOutcomes), m_jobs(std::forward<F>(fns)...) {}
 
     void start() noexcept override {
         startAll([this] { startEach(std::index_sequence_for<Fns...>{}); });

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// Not public API: palitra::detail may change in any release.
+#pragma once
+
+#include <palitra/detail/deadline.h>
+#include <palitra/palitra_export.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+
+namespace palitra::detail {
+
+//! How a call ended for the side that waits for it (a blocked caller or a QFuture).
+enum class CallStatus : unsigned char {
+    Pending,   //!< nothing decided yet
+    Parked,    //!< the process is exiting: the waiter stays blocked, nothing else may end it
+    Finished,  //!< the outcome is in (a value, or the coroutine's exception)
+    TimedOut,  //!< the deadline passed first
+    Closed,    //!< the runner closed (or its loop ended) first
+    Cancelled, //!< the QFuture was cancelled first
+};
+
+/*!
+ * The hand-off between the loop thread and whoever waits for a call: one small state machine
+ * that every way a call can end goes through.
+ *
+ * The first transition out of Pending wins and every later one is refused, so exactly one side
+ * acts on the end of a call: a late result after a timeout, a close racing the result, a cancel
+ * racing both. A blocked caller waits here (wait()); a QFuture-backed call reports to its
+ * promise from whichever thread won. The state is an atomic so that a spinning caller reads it
+ * without the lock; it is only changed under the lock, so a waiter never misses a wake-up.
+ */
+class PALITRA_EXPORT Completion {
+public:
+    Completion() = default;
+    Completion(const Completion &) = delete;
+    Completion &operator=(const Completion &) = delete;
+
+    //! Pending -> Finished with \a error (null: success) and wakes the waiter. False if the call
+    //! had already ended another way: then the outcome is to be dropped.
+    bool finish(std::exception_ptr error) noexcept;
+    //! Pending -> \a status (TimedOut, Closed or Cancelled) and wakes the waiter. False if the
+    //! call had already ended.
+    bool end(CallStatus status) noexcept;
+    //! Pending -> Parked, without waking the waiter: while the process exits, a blocked caller
+    //! must neither wake nor throw, so no outcome, timeout or close may reach it any more.
+    bool park() noexcept;
+    //! Parked -> Closed, waking the waiter: the program went on after all.
+    bool unpark() noexcept;
+
+    /*!
+     * Blocks, without running any event loop, until the call ends or \a deadline passes (then it
+     * is TimedOut, unless the outcome beat the deadline). First watches the state for up to
+     * \a spin without sleeping: a quick outcome then needs no wake-up. A parked call waits on,
+     * whatever its deadline, until it is unparked. Returns how it ended.
+     */
+    CallStatus wait(Deadline deadline, std::chrono::nanoseconds spin);
+
+    //! Loop thread, before invoking the call: records that it has begun. False if it has
+    //! already ended (then nothing may be invoked). A waiter that times out and then sees
+    //! hasBegun() false knows the callable never ran and never will.
+    bool begin() noexcept {
+        m_begun.store(true, std::memory_order_seq_cst);
+        return m_status.load(std::memory_order_seq_cst) == CallStatus::Pending;
+    }
+    //! Whether begin() was called. Exact once the call has ended (see begin()).
+    bool hasBegun() const noexcept { return m_begun.load(std::memory_order_seq_cst); }
+
+    //! The state now; Finished, TimedOut, Closed and Cancelled are final.
+    CallStatus status() const noexcept { return m_status.load(std::memory_order_acquire); }
+    bool isPending() const noexcept { return status() == CallStatus::Pending; }
+    //! Whether a waiter still waits in this state (Pending or Parked).
+    static constexpr bool isWaiting(CallStatus status) noexcept {
+        return status == CallStatus::Pending || status == CallStatus::Parked;
+    }
+    //! The coroutine's exception once Finished (null for a value).
+    const std::exception_ptr &error() const noexcept { return m_error; }
+
+private:
+    std::atomic<CallStatus> m_status{CallStatus::Pending};
+    // begin() and a waiter's timeout each store their flag, then read the other's: with both
+    // sequentially consistent, at least one of them sees the other (so a call that timed out
+    // in the queue is never invoked, and the waiter can say so).
+    std::atomic<bool> m_begun{false};
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::exception_ptr m_error; // written once, under m_mutex, before m_status leaves Pending
+};
+
+} // namespace palitra::detail

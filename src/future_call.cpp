@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+// submit()'s calls: how a QFuture learns of each way a call can end.
+#include <palitra/detail/future_call.h>
+#include <palitra/errors.h>
+
+#include "logging_p.h"
+#include "runner_core_p.h"
+
+#include <QFutureWatcher>
+#include <QObject>
+#include <QTimer>
+
+namespace palitra::detail {
+
+/*!
+ * Lives on the loop thread while a submitted call runs: sees the future's cancel() (Qt tells a
+ * QFutureWatcher, on the watcher's thread) and keeps the call's deadline. A child of the
+ * runner's context, so the loop's end deletes it if nothing did before. It holds a reference to
+ * its call, so a signal that arrives late never touches a deleted one.
+ */
+class FutureWatch final : public QObject {
+public:
+    FutureWatch(FutureCallBase *call, QObject *context, Deadline deadline)
+        : QObject(context), m_call(call) {
+        m_call->retain();
+        connect(&m_watcher, &QFutureWatcherBase::canceled, this,
+                [this] { m_call->cancelledByUser(); });
+        // Replays a cancel() made before this point, so none is missed.
+        m_watcher.setFuture(QFuture<void>(&m_call->futureInterface()));
+        if (deadline != noDeadline) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+            m_timer.setSingleShot(true);
+            m_timer.setTimerType(Qt::PreciseTimer);
+            connect(&m_timer, &QTimer::timeout, this, [this] {
+                m_call->deadlinePassed("palitra: the timeout passed before the coroutine "
+                                       "finished; it was asked to stop and its late result will "
+                                       "be dropped.");
+            });
+            m_timer.start(std::max(left, std::chrono::milliseconds(0)));
+        }
+    }
+    ~FutureWatch() override {
+        m_call->m_watch = nullptr;
+        m_call->release();
+    }
+
+private:
+    FutureCallBase *m_call;
+    QFutureWatcher<void> m_watcher;
+    QTimer m_timer;
+};
+
+FutureCallBase::FutureCallBase(Deadline deadline)
+    : CallBase(/*hasBlockedCaller=*/false), m_deadline(deadline) {}
+
+FutureCallBase::~FutureCallBase() = default;
+
+bool FutureCallBase::beginWatched() noexcept {
+    if (!begin())
+        return false; // closed while queued; closed() has finished the future
+    if (futureInterface().isCanceled()) {
+        cancelledByUser();
+        return false;
+    }
+    if (m_deadline != noDeadline && Clock::now() >= m_deadline) {
+        deadlinePassed("palitra: the timeout passed while the call was still queued (the loop "
+                       "thread was busy); the callable was not invoked.");
+        return false;
+    }
+    try {
+        m_watch = new FutureWatch(this, links().core->loopContext(), m_deadline);
+    } catch (...) {
+        if (completion().end(CallStatus::Closed))
+            report(std::current_exception());
+        return false;
+    }
+    return true;
+}
+
+void FutureCallBase::settle(std::exception_ptr failure) noexcept {
+    if (!completion().finish(failure))
+        return; // it ended another way first: the late outcome is dropped
+    if (!failure) {
+        try {
+            reportValue();
+        } catch (...) {
+            failure = std::current_exception(); // moving the value failed
+        }
+    }
+    report(std::move(failure));
+}
+
+void FutureCallBase::cancelledByUser() noexcept {
+    if (!completion().end(CallStatus::Cancelled))
+        return;
+    report(nullptr); // the future is cancelled already; this finishes it
+    requestStop();
+}
+
+void FutureCallBase::deadlinePassed(const char *message) noexcept {
+    if (!completion().end(CallStatus::TimedOut))
+        return;
+    report(std::make_exception_ptr(TimeoutError(message)));
+    requestStop();
+}
+
+void FutureCallBase::closed() noexcept {
+    // close() has unlinked the call and holds a reference of its own; only the future and the
+    // waiter's reference are left to us. The watch lives on the loop thread: the loop's end
+    // deletes it.
+    finishFuture(std::make_exception_ptr(
+        RunnerClosedError("palitra: the runner was closed before the call finished.")));
+    release();
+}
+
+void FutureCallBase::failBeforeQueue(std::exception_ptr error) noexcept {
+    completion().end(CallStatus::Closed);
+    finishFuture(std::move(error));
+    release();
+}
+
+void FutureCallBase::report(std::exception_ptr error) noexcept {
+    finishFuture(std::move(error));
+    unwatch();
+    links().core->leave(this);
+    release();
+}
+
+void FutureCallBase::finishFuture(std::exception_ptr error) noexcept {
+    if (error)
+        futureInterface().reportException(error);
+    reportFinished();
+}
+
+void FutureCallBase::unwatch() noexcept {
+    // From the loop thread only: a coroutine that ended elsewhere leaves its watch to the
+    // loop's end. Later, not now: this may run inside one of the watch's own signals.
+    if (m_watch && RunnerCore::current() == links().core)
+        m_watch->deleteLater();
+}
+
+} // namespace palitra::detail

@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: MIT
+//
+// The runner's lifecycle, its loop thread's body, the call queue and its drain, and close().
+// See docs/ARCHITECTURE.md for one call's path through these functions.
+#include "runner_core_p.h"
+
+#include "drain_event_p.h"
+#include "logging_p.h"
+
+#include <palitra/errors.h>
+
+#include <QDeadlineTimer>
+#include <QEvent>
+#include <QThread>
+#include <QTimer>
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <cstdlib>
+#include <exception>
+#include <utility>
+
+namespace palitra::detail {
+
+Q_LOGGING_CATEGORY(lcPalitra, "palitra", QtInfoMsg)
+
+namespace {
+
+// The runner whose loop this thread runs, if any: the DeadlockError check, LoopLocal.
+thread_local RunnerCore *tlsLoopCore = nullptr;
+
+// A forked child has none of its parent's threads; each runner remembers the generation it
+// started in, and a mismatch means "inherited from the parent".
+std::atomic<unsigned> forkGeneration{0};
+std::once_flag processHooksRegistered;
+
+// Set by an atexit hook (registered when the first runner starts, so it runs before the
+// destructors of what was made before that) and by the global runner's own exit hooks.
+std::atomic<bool> processExiting{false};
+void onProcessExit() {
+    markProcessExiting();
+}
+void onForkChild() {
+    forkGeneration.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Calls still suspended when their loop ended: never resumed, never destroyed (QCoro cannot
+// destroy a suspended coroutine safely), and kept reachable here for the life of the process so
+// that the leak is visibly deliberate (LeakSanitizer and valgrind see them as reachable).
+std::mutex abandonedMutex;
+CallBase *abandonedCalls = nullptr;
+
+// Cores whose loop thread close() had to leave running (stuck in synchronous work): that thread
+// still uses its core, so it lives on, reachable from here, for the life of the process.
+std::vector<std::shared_ptr<void>> *strandedCores = nullptr;
+
+void keepStranded(std::shared_ptr<void> core) {
+    const std::lock_guard lock(abandonedMutex);
+    if (!strandedCores)
+        strandedCores = new std::vector<std::shared_ptr<void>>;
+    strandedCores->push_back(std::move(core));
+}
+
+QEvent::Type shutdownEventType() {
+    static const auto type = static_cast<QEvent::Type>(QEvent::registerEventType());
+    return type;
+}
+
+// How long close() waits beyond the grace period for a loop thread that is stuck in
+// synchronous user code before giving up on it.
+constexpr std::chrono::milliseconds joinMargin{1000};
+
+// Spinning only pays off when the loop thread can run on another CPU meanwhile.
+std::chrono::nanoseconds usableSpin(std::chrono::nanoseconds requested) noexcept {
+    if (requested <= std::chrono::nanoseconds::zero())
+        return std::chrono::nanoseconds::zero();
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2)
+        return std::chrono::nanoseconds::zero();
+    return requested;
+}
+
+// The two intrusive lists of calls (waiting, in flight) differ only in their links.
+template<CallBase *CallLinks::*Prev, CallBase *CallLinks::*Next>
+void pushFront(CallBase *&head, CallBase *call) noexcept {
+    call->links().*Prev = nullptr;
+    call->links().*Next = head;
+    if (head)
+        head->links().*Prev = call;
+    head = call;
+}
+
+template<CallBase *CallLinks::*Prev, CallBase *CallLinks::*Next>
+void erase(CallBase *&head, CallBase *call) noexcept {
+    CallLinks &links = call->links();
+    if (links.*Prev)
+        (links.*Prev)->links().*Next = links.*Next;
+    else
+        head = links.*Next;
+    if (links.*Next)
+        (links.*Next)->links().*Prev = links.*Prev;
+    links.*Prev = links.*Next = nullptr;
+}
+
+} // namespace
+
+void markProcessExiting() noexcept {
+    processExiting.store(true, std::memory_order_release);
+}
+
+bool isProcessExiting() noexcept {
+    return processExiting.load(std::memory_order_acquire);
+}
+
+bool LoopContext::event(QEvent *event) {
+    m_core->acquirePosted();
+    if (event->type() == DrainEvent::eventType()) {
+        m_core->drain();
+        return true;
+    }
+    if (event->type() == shutdownEventType()) {
+        m_core->beginShutdown();
+        return true;
+    }
+    return QObject::event(event);
+}
+
+RunnerCore::RunnerCore(RunnerOptions options)
+    : m_options(std::move(options)), m_spinBudget(usableSpin(m_options.spinBeforeBlocking)) {}
+
+RunnerCore::~RunnerCore() {
+    // Only reached with a running thread in a forked child, where the thread does not exist:
+    // deleting its QThread would qFatal, so it is left alone.
+    if (m_thread && !isForkedChild())
+        delete m_thread;
+}
+
+RunnerCore *RunnerCore::current() noexcept {
+    return tlsLoopCore;
+}
+
+bool RunnerCore::isForkedChild() const noexcept {
+    return m_forkGeneration != forkGeneration.load(std::memory_order_relaxed);
+}
+
+void RunnerCore::checkUsable() const {
+    if (isLoopThread()) {
+        throw DeadlockError(
+            "palitra: run()/gather() was called on the runner's own loop thread, where waiting "
+            "for the coroutine would block the loop that has to run it. Nothing was invoked and "
+            "the runner is still usable; inside a coroutine, co_await the task instead.");
+    }
+    checkUsableFromAnywhere();
+}
+
+void RunnerCore::checkUsableFromAnywhere() const {
+    if (m_closed.load(std::memory_order_acquire)) {
+        if (m_endedBehindBack.load(std::memory_order_acquire)) {
+            throw RunnerClosedError("palitra: the runner's loop thread has ended (its event loop "
+                                    "was quit outside palitra); create a new runner.");
+        }
+        throw RunnerClosedError("palitra: the runner is closed.");
+    }
+    if (m_started.load(std::memory_order_acquire) && isForkedChild()) {
+        throw Error("palitra: this runner was started before fork(); its loop thread does not "
+                    "exist in the child process. Create a new runner in the child (for the "
+                    "global one: call palitra::shutdownGlobalRunner() first).");
+    }
+    if (!LoopThread::worksWithoutApplication() && !QCoreApplication::instance()) {
+        throw Error("palitra: this build has no QDaemonThread (Qt's private headers were not "
+                    "found), so its loop thread needs a QCoreApplication: create one first.");
+    }
+}
+
+void RunnerCore::post(QEvent *event) {
+    // Pairs with acquirePosted(): Qt hands events over under its own QMutex, which
+    // ThreadSanitizer cannot see in Debian's uninstrumented Qt. This release/acquire pair
+    // makes the hand-off of the event (and of what was written before it) visible to it.
+    m_postFence.fetch_add(1, std::memory_order_release);
+    QCoreApplication::postEvent(m_context, event);
+}
+
+void RunnerCore::link(CallBase *call) noexcept {
+    pushFront<&CallLinks::prev, &CallLinks::next>(m_waiting, call);
+    ++m_waitingCount;
+}
+
+void RunnerCore::unlink(CallBase *call) noexcept {
+    erase<&CallLinks::prev, &CallLinks::next>(m_waiting, call);
+    --m_waitingCount;
+}
+
+void RunnerCore::linkFlight(CallBase *call) noexcept {
+    pushFront<&CallLinks::flightPrev, &CallLinks::flightNext>(m_flight, call);
+}
+
+void RunnerCore::unlinkFlight(CallBase *call) noexcept {
+    erase<&CallLinks::flightPrev, &CallLinks::flightNext>(m_flight, call);
+}
+
+void RunnerCore::keepAbandoned(CallBase *flight) noexcept {
+    const std::lock_guard lock(abandonedMutex);
+    while (flight) {
+        CallBase *call = std::exchange(flight, flight->links().flightNext);
+        call->links().isAbandoned.store(true, std::memory_order_release);
+        call->links().flightPrev = nullptr;
+        call->links().flightNext = abandonedCalls;
+        abandonedCalls = call;
+    }
+}
+
+void RunnerCore::retire(CallBase *call) noexcept {
+    {
+        const std::lock_guard lock(m_mutex);
+        if (call->links().isAbandoned.load(std::memory_order_acquire))
+            return; // resumed after its loop ended (only possible off the loop thread): keep it
+        unlinkFlight(call);
+    }
+    call->release();
+}
+
+bool RunnerCore::dispatch(CallBase *call) {
+    try {
+        return enqueue(call);
+    } catch (...) {
+        // After enqueue()'s lock and wake-up deferral are gone: discard() runs the user's
+        // destructors, which may post to a loop thread and wait for it.
+        call->discard();
+        call->release(); // the loop's reference: the loop will never see this call
+        throw;
+    }
+}
+
+bool RunnerCore::enqueue(CallBase *call) {
+    // Destroyed after the lock: the loop is woken once the queue is free for it to take.
+    const LoopWakeDeferral wakeAfterUnlock;
+    const std::lock_guard lock(m_mutex);
+    if (m_state == State::Closing || m_state == State::Closed)
+        throw RunnerClosedError("palitra: the runner is closed.");
+    if (m_state == State::Idle)
+        startLocked();
+    call->links().core = this;
+    const bool wasEmpty = m_queue.empty();
+    m_queue.push_back(call);
+    if (wasEmpty) {
+        try {
+            // One posted drain per burst: later calls join the queue it will empty.
+            post(new DrainEvent);
+        } catch (...) {
+            m_queue.pop_back();
+            throw;
+        }
+    }
+    link(call);
+    return wasEmpty;
+}
+
+void RunnerCore::leave(CallBase *call) noexcept {
+    const std::lock_guard lock(m_mutex);
+    unlink(call);
+    if (m_waitingCount == m_parkedCount && m_state != State::Running)
+        m_changed.notify_all();
+}
+
+void RunnerCore::startLocked() {
+    std::call_once(processHooksRegistered, [] {
+        pthread_atfork(nullptr, nullptr, onForkChild);
+        std::atexit(onProcessExit);
+    });
+    auto thread =
+        std::make_unique<LoopThread>([this](LoopThread &t) { loopBody(t); }, m_loopWakeWord);
+    thread->setObjectName(m_options.threadName);
+    // Set before start(): the loop thread reads it without the lock (thread start orders it).
+    m_thread = thread.get();
+    m_loopThread = m_thread;
+    thread->start();
+    if (!thread->isRunning()) {
+        m_thread = nullptr;
+        throw Error("palitra: could not start the loop thread.");
+    }
+    // The loop thread counts down without taking m_mutex, which this thread holds.
+    m_ready.wait();
+    thread.release();
+    m_forkGeneration = forkGeneration.load(std::memory_order_relaxed);
+    m_state = State::Running;
+    m_started.store(true, std::memory_order_release);
+    qCDebug(lcPalitra) << "runner started its loop thread" << m_options.threadName;
+}
+
+void RunnerCore::runHook(const std::function<void()> &hook, const char *name) noexcept {
+    if (!hook)
+        return;
+    try {
+        hook();
+    } catch (const std::exception &e) {
+        qCWarning(lcPalitra, "the %s hook of runner %s threw: %s", name,
+                  qUtf8Printable(m_options.threadName), e.what());
+    } catch (...) {
+        qCWarning(lcPalitra, "the %s hook of runner %s threw a non-standard exception", name,
+                  qUtf8Printable(m_options.threadName));
+    }
+}
+
+void RunnerCore::loopBody(LoopThread &thread) {
+    int abandoned = 0;
+    {
+        // Destroyed when the loop has ended, which also drops any drain still posted to it and
+        // deletes the objects users parented to context().
+        LoopContext context(this);
+        tlsLoopCore = this;
+        m_context = &context;
+        m_ready.count_down();
+
+        // Before the event loop runs, so before any call is invoked (calls only start from the
+        // drain event).
+        runHook(m_options.onLoopStarted, "onLoopStarted");
+        thread.runEventLoop();
+
+        abandoned = m_inFlight.load(std::memory_order_acquire);
+        {
+            std::unique_lock lock(m_mutex);
+            m_loopFinished = true;
+            keepAbandoned(std::exchange(m_flight, nullptr));
+            if (m_state == State::Running) {
+                m_endedBehindBack.store(true, std::memory_order_release);
+                qCWarning(lcPalitra) << "the event loop of runner" << m_options.threadName
+                                     << "was quit outside palitra; the runner is closed";
+                beginClose(lock,
+                           isProcessExiting() ? CloseMode::ParkWaiters : CloseMode::ReleaseWaiters);
+            }
+        }
+        // Every coroutine has ended or is abandoned, and no call can start any more.
+        runHook(m_options.onLoopFinishing, "onLoopFinishing");
+        m_loopLocals.destroyAll();
+        m_context = nullptr;
+    }
+    tlsLoopCore = nullptr;
+    if (abandoned > 0) {
+        qCWarning(lcPalitra,
+                  "%d coroutine(s) of runner %s were still suspended when its loop quit; they "
+                  "were abandoned: never resumed, never destroyed (their frames are leaked on "
+                  "purpose, since QCoro cannot destroy a suspended coroutine safely)",
+                  abandoned, qUtf8Printable(m_options.threadName));
+    }
+}
+
+void RunnerCore::drain() noexcept {
+    // A local batch, so that a callable spinning a nested event loop (which drains again) cannot
+    // disturb this iteration; its storage is recycled into the queue.
+    std::vector<CallBase *> batch = std::move(m_spare);
+    {
+        const std::lock_guard lock(m_mutex);
+        batch.swap(m_queue);
+        for (CallBase *call : batch)
+            linkFlight(call);
+    }
+    for (CallBase *call : batch) {
+        if (m_closed.load(std::memory_order_acquire)) {
+            // close() ran inside an earlier callable: it has already released this caller.
+            call->discard();
+            call->retire();
+        } else {
+            call->start();
+        }
+    }
+    batch.clear();
+    m_spare = std::move(batch);
+}
+
+void RunnerCore::coroutineEnded() noexcept {
+    if (m_inFlight.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
+        m_shuttingDown.load(std::memory_order_acquire))
+        m_loopThread->quit(); // thread-safe; the last coroutine ended within the grace period
+}
+
+void RunnerCore::beginShutdown() {
+    m_shuttingDown.store(true, std::memory_order_release);
+    const int inFlight = m_inFlight.load(std::memory_order_acquire);
+    if (inFlight == 0) {
+        m_loopThread->quit();
+        return;
+    }
+    qCDebug(lcPalitra) << "runner" << m_options.threadName << "waits up to"
+                       << m_options.closeGracePeriod.count() << "ms for" << inFlight
+                       << "coroutine(s) to stop";
+    QTimer::singleShot(m_options.closeGracePeriod, m_context, [this] { m_loopThread->quit(); });
+}
+
+// Running -> Closing: no new calls, waiters released (or parked), queued calls dropped, the loop
+// told to wind down. Returns with the lock held again.
+void RunnerCore::beginClose(std::unique_lock<std::mutex> &lock, CloseMode mode) {
+    m_state = State::Closing;
+    m_closed.store(true, std::memory_order_release);
+
+    std::vector<CallBase *> queued;
+    queued.swap(m_queue);
+    // Every waiter is released now. A blocked caller unlinks itself when it wakes; a future
+    // has no thread of its own, so the one who ends it (here: close) unlinks it. Either way the
+    // list only holds live calls while we hold the lock.
+    CallBase *released = nullptr;
+    for (CallBase *call = m_waiting; call;) {
+        CallBase *next = call->links().next;
+        if (mode == CloseMode::ParkWaiters && call->hasBlockedCaller() && call->completion().park())
+            ++m_parkedCount; // stays linked: its caller leaves only once released
+        const bool closedByUs = call->completion().end(CallStatus::Closed);
+        call->retain(); // kept until its stop is requested
+        call->links().closeNext = released;
+        call->links().closedByClose = closedByUs;
+        released = call;
+        if (closedByUs && !call->hasBlockedCaller())
+            unlink(call);
+        call = next;
+    }
+    if (!m_loopFinished) {
+        try {
+            post(new QEvent(shutdownEventType()));
+        } catch (...) {
+            // Out of memory: skip the grace period rather than leave a loop nobody quits.
+            m_shuttingDown.store(true, std::memory_order_release);
+            m_loopThread->quit();
+        }
+    }
+
+    lock.unlock();
+    // Stop callbacks and future continuations are user code: run them without our lock, so that
+    // one calling back into this runner gets RunnerClosedError instead of a deadlock.
+    while (released) {
+        CallBase *call = std::exchange(released, released->links().closeNext);
+        call->requestStop();
+        if (call->links().closedByClose)
+            call->closed();
+        call->release();
+    }
+    for (CallBase *call : queued) {
+        call->discard();
+        call->release();
+    }
+    qCDebug(lcPalitra) << "runner" << m_options.threadName << "closing;" << queued.size()
+                       << "queued call(s) dropped";
+    lock.lock();
+}
+
+void RunnerCore::join(std::unique_lock<std::mutex> &lock) {
+    while (m_state != State::Closed) {
+        if (!m_joining) {
+            m_joining = true;
+            LoopThread *thread = m_thread;
+            lock.unlock();
+            const bool finished =
+                thread->wait(QDeadlineTimer(m_options.closeGracePeriod + joinMargin));
+            lock.lock();
+            if (finished) {
+                // The loop thread's last use of the wake word is ordered before this by
+                // QThread::wait(), which ThreadSanitizer cannot see through Debian's Qt; this
+                // acquire (paired with ~LoopEventDispatcher and every wakeUp()) states it.
+                (void)m_loopWakeWord.load(std::memory_order_acquire);
+                delete m_thread;
+            } else {
+                // The loop thread is stuck in synchronous code. Deleting a running QThread is a
+                // qFatal, so leave it, and keep this core alive for it.
+                qCWarning(lcPalitra) << "the loop thread of runner" << m_options.threadName
+                                     << "did not end within the grace period; it is left running";
+                keepStranded(shared_from_this());
+            }
+            m_thread = nullptr;
+            m_state = State::Closed;
+            qCDebug(lcPalitra) << "runner" << m_options.threadName << "closed";
+            m_changed.notify_all();
+        } else {
+            m_changed.wait(lock);
+        }
+    }
+    // Callers released by close() may still be unlinking themselves; they touch this object.
+    // Parked ones stay until releaseParked(); each holds a reference to the runner meanwhile.
+    m_changed.wait(lock, [this] { return m_waitingCount == m_parkedCount; });
+}
+
+void RunnerCore::close() {
+    close(isProcessExiting() ? CloseMode::ParkWaiters : CloseMode::ReleaseWaiters);
+}
+
+void RunnerCore::releaseParked() noexcept {
+    const std::lock_guard lock(m_mutex);
+    for (CallBase *call = m_waiting; call; call = call->links().next) {
+        if (call->completion().unpark())
+            --m_parkedCount;
+    }
+}
+
+void RunnerCore::close(CloseMode mode) {
+    if (m_started.load(std::memory_order_acquire) && isForkedChild()) {
+        // The parent's loop thread does not exist here, and a lock another parent thread held
+        // at fork() would never be released: touch nothing, wait for nothing.
+        m_closed.store(true, std::memory_order_release);
+        return;
+    }
+    std::unique_lock lock(m_mutex);
+    if (m_state == State::Idle) {
+        m_state = State::Closed;
+        m_closed.store(true, std::memory_order_release);
+        return;
+    }
+    if (m_started.load(std::memory_order_relaxed) && isForkedChild()) {
+        // The parent's loop thread does not exist here: nothing to wait for.
+        m_state = State::Closed;
+        m_closed.store(true, std::memory_order_release);
+        return;
+    }
+    if (m_state == State::Running)
+        beginClose(lock, mode);
+    if (isLoopThread())
+        return; // cannot wait for our own thread; the destructor (or another close()) joins
+    join(lock);
+}
+
+bool RunnerCore::isRunning() const {
+    if (m_started.load(std::memory_order_acquire) && isForkedChild())
+        return false; // and take no lock: one a parent thread held at fork() stays held here
+    const std::lock_guard lock(m_mutex);
+    return m_state == State::Running && !m_loopFinished && !isForkedChild();
+}
+
+QThread *RunnerCore::thread() {
+    const std::lock_guard lock(m_mutex);
+    if (m_state == State::Idle)
+        startLocked();
+    return m_state == State::Running ? m_thread : nullptr;
+}
+
+QObject *RunnerCore::context() {
+    const std::lock_guard lock(m_mutex);
+    if (m_state == State::Idle)
+        startLocked();
+    return m_state == State::Running ? m_context : nullptr;
+}
+
+} // namespace palitra::detail

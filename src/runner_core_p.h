@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <palitra/detail/call.h>
+#include <palitra/runner.h>
+
+#include "loop_local_registry_p.h"
+#include "loop_thread_p.h"
+
+#include <QCoreApplication>
+#include <QObject>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <latch>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace palitra::detail {
+
+class RunnerCore;
+
+//! How close() treats the callers blocked on other threads.
+enum class CloseMode {
+    //! An explicit close(): they are released at once with RunnerClosedError.
+    ReleaseWaiters,
+    //! The process is exiting: they stay blocked until it ends (parked), so that no thread but
+    //! the exiting one wakes, throws or runs user code. releaseParked() can release them later.
+    ParkWaiters,
+};
+
+//! From now on every close() parks its blocked callers: the process is exiting.
+void markProcessExiting() noexcept;
+bool isProcessExiting() noexcept;
+
+//! palitra's own access to the core behind a public EventLoopThreadRunner.
+struct RunnerInternals {
+    static RunnerCore &core(EventLoopThreadRunner &runner) noexcept { return *runner.d; }
+};
+
+//! The QObject living on the loop thread: context() for users, and the receiver of the drain
+//! and shutdown events.
+class LoopContext final : public QObject {
+public:
+    explicit LoopContext(RunnerCore *core) : m_core(core) {}
+    bool event(QEvent *event) override;
+
+private:
+    RunnerCore *m_core;
+};
+
+/*!
+ * What an EventLoopThreadRunner is: its lifecycle, its loop thread, the queue of calls waiting
+ * for that thread, and the lists of calls it must account for at close().
+ *
+ * Lifecycle (one state, changed under m_mutex):
+ *   Idle --first call / thread() / context()--> Running --close() or loop quit--> Closing
+ *   --loop thread joined (or given up on)--> Closed.   Idle --close()--> Closed.
+ *
+ * One call's path: dispatch() queues it and, only when the queue was empty, posts one
+ * DrainEvent; the loop thread's drain() start()s every queued call; the call's Completion hands
+ * the outcome back; the caller (or the future's winner) leaves the waiting list.
+ */
+class RunnerCore : public std::enable_shared_from_this<RunnerCore> {
+public:
+    explicit RunnerCore(RunnerOptions options);
+    ~RunnerCore();
+
+    //! The runner that this thread is the loop thread of, or null.
+    static RunnerCore *current() noexcept;
+
+    //! Throws DeadlockError on this runner's loop thread, then checkUsableFromAnywhere().
+    void checkUsable() const;
+    //! Throws RunnerClosedError once closed, Error in a forked child or without the
+    //! application the loop thread needs.
+    void checkUsableFromAnywhere() const;
+    //! Queues \a call for the loop. Returns true when the loop was idle (the queue was empty),
+    //! so that a spin may pay off. On failure the call is discarded, the loop's reference
+    //! dropped, and the error rethrown.
+    bool dispatch(CallBase *call);
+    //! The spin budget of a caller that found the loop idle: zero on a process bound to one CPU.
+    std::chrono::nanoseconds spinBudget() const noexcept { return m_spinBudget; }
+    //! The waiter of \a call stops waiting: it leaves the waiting list.
+    void leave(CallBase *call) noexcept;
+    //! close() in the mode the process is in: parks blocked callers while it exits.
+    void close();
+    void close(CloseMode mode);
+    //! Releases, with RunnerClosedError, the callers a ParkWaiters close() left blocked.
+    void releaseParked() noexcept;
+    bool isRunning() const;
+    QThread *thread();
+    QObject *context();
+    //! The loop thread's context object, for loop-side code only (no lock, no start).
+    QObject *loopContext() const noexcept { return m_context; }
+    bool isLoopThread() const noexcept { return current() == this; }
+    //! The values of LoopLocal objects for this loop thread. Loop thread only.
+    LoopLocalRegistry &loopLocals() noexcept { return m_loopLocals; }
+
+    void coroutineStarted() noexcept { m_inFlight.fetch_add(1, std::memory_order_relaxed); }
+    void coroutineEnded() noexcept;
+    //! The loop side is done with \a call: it leaves the in-flight list and the loop's
+    //! reference is dropped.
+    void retire(CallBase *call) noexcept;
+
+private:
+    friend class LoopContext;
+    enum class State { Idle, Running, Closing, Closed };
+
+    //! Posts \a event to the context object (the loop thread), which then owns it.
+    void post(QEvent *event);
+    //! Pairs with post() for ThreadSanitizer: see there.
+    void acquirePosted() const noexcept { (void)m_postFence.load(std::memory_order_acquire); }
+
+    void startLocked();
+    //! dispatch() without the clean-up on failure.
+    bool enqueue(CallBase *call);
+    void loopBody(LoopThread &thread);
+    void runHook(const std::function<void()> &hook, const char *name) noexcept;
+    void drain() noexcept;
+    void beginShutdown();
+    void beginClose(std::unique_lock<std::mutex> &lock, CloseMode mode);
+    void join(std::unique_lock<std::mutex> &lock);
+    bool isForkedChild() const noexcept;
+    void link(CallBase *call) noexcept;
+    void unlink(CallBase *call) noexcept;
+    void linkFlight(CallBase *call) noexcept;
+    void unlinkFlight(CallBase *call) noexcept;
+    static void keepAbandoned(CallBase *flight) noexcept;
+
+    const RunnerOptions m_options;
+    const std::chrono::nanoseconds m_spinBudget;
+
+    mutable std::mutex m_mutex;
+    std::condition_variable m_changed; // joined, or the last waiter left
+    State m_state = State::Idle;
+    bool m_loopFinished = false; // the event loop returned (close or behind our back)
+    std::atomic<bool> m_endedBehindBack{false}; // ... without close() asking it to
+    bool m_joining = false;
+    std::vector<CallBase *> m_queue; // dispatched, not started yet
+    CallBase *m_waiting = nullptr;   // calls someone waits for: a caller or a future
+    CallBase *m_flight = nullptr;    // calls the loop has taken and not retired
+    std::size_t m_waitingCount = 0;
+    std::size_t m_parkedCount = 0;  // of them, parked by a ParkWaiters close
+    LoopThread *m_thread = nullptr; // owned; null once joined (or given up on)
+    // The same thread, for quitting its loop from loop-side code: never cleared, since that code
+    // may still run after close() gave up on a loop stuck in synchronous work (the thread object
+    // is then leaked with the core, so the pointer stays valid).
+    QThread *m_loopThread = nullptr;
+    QObject *m_context = nullptr;
+    unsigned m_forkGeneration = 0;
+
+    std::atomic<bool> m_closed{false}; // state >= Closing, readable without the lock
+    std::atomic<bool> m_started{false};
+    std::atomic<bool> m_shuttingDown{false};
+    std::atomic<int> m_inFlight{0};
+    std::atomic<unsigned> m_postFence{0};
+
+    std::latch m_ready{1};
+    LoopWakeWord m_loopWakeWord{0};  // outlives every loop thread of this runner
+    std::vector<CallBase *> m_spare; // loop thread only: recycled queue storage
+    LoopLocalRegistry m_loopLocals;  // loop thread only
+};
+
+} // namespace palitra::detail
