@@ -52,9 +52,14 @@ QString rejectionOf(const QUrl &url) {
     return {};
 }
 
-//! One request through the loop thread's \a nam. A stop request (the caller's timeout) aborts the
-//! reply, which resumes `co_await reply` at once: no late answer keeps the connection busy.
-QCoro::Task<Result> fetchOne(QNetworkAccessManager *nam, QUrl url, std::stop_token stop) {
+//! The one QNetworkAccessManager of the loop thread: made there by the first request, reused by
+//! every later one, destroyed there when the runner closes.
+palitra::LoopLocal<QNetworkAccessManager> nam;
+
+//! One request through the loop thread's QNetworkAccessManager. A stop request (the caller's
+//! timeout) aborts the reply, which resumes `co_await reply` at once: no late answer keeps the
+//! connection busy.
+QCoro::Task<Result> fetchOne(QUrl url, std::stop_token stop) {
     Result result{.name = url.toString(), .url = url};
     QElapsedTimer clock;
     clock.start();
@@ -156,27 +161,26 @@ private:
 };
 
 //! One of --concurrency workers: fetches URLs from the batch until none is left.
-QCoro::Task<void> worker(QNetworkAccessManager *nam, std::shared_ptr<Batch> batch) {
+QCoro::Task<void> worker(std::shared_ptr<Batch> batch) {
     const std::stop_token stop = palitra::currentStopToken();
     while (!stop.stop_requested()) {
         const std::optional<qsizetype> i = batch->next();
         if (!i)
             break;
-        batch->finish(*i, co_await fetchOne(nam, batch->url(*i), stop));
+        batch->finish(*i, co_await fetchOne(batch->url(*i), stop));
     }
 }
 
 //! All of \a urls with one palitra::gather: at most \a concurrency requests in flight.
-QList<Result> fetchAll(palitra::EventLoopThreadRunner &runner, QNetworkAccessManager *nam,
-                       const QStringList &urls, int concurrency, std::chrono::milliseconds timeout,
+QList<Result> fetchAll(const QStringList &urls, int concurrency, std::chrono::milliseconds timeout,
                        bool progress) {
     auto batch = std::make_shared<Batch>(urls, progress);
     std::vector<std::function<QCoro::Task<void>()>> workers;
     for (qsizetype i = 0; i < std::min<qsizetype>(concurrency, urls.size()); ++i)
-        workers.emplace_back([nam, batch] { return worker(nam, batch); });
+        workers.emplace_back([batch] { return worker(batch); });
     batch->printProgress();
     try {
-        runner.gather(workers, timeout);
+        palitra::gather(workers, timeout);
     } catch (const palitra::TimeoutError &) {
         // Every reply still in flight has been aborted; what did not finish timed out.
     }
@@ -189,13 +193,11 @@ QList<Result> fetchAll(palitra::EventLoopThreadRunner &runner, QNetworkAccessMan
 }
 
 //! The same URLs one palitra::run() call after the other, for comparison.
-void fetchSequentially(palitra::EventLoopThreadRunner &runner, QNetworkAccessManager *nam,
-                       const QStringList &urls, std::chrono::milliseconds timeout) {
+void fetchSequentially(const QStringList &urls, std::chrono::milliseconds timeout) {
     for (const QString &text : urls) {
         const QUrl url(text);
         try {
-            runner.run([nam, url] { return fetchOne(nam, url, palitra::currentStopToken()); },
-                       timeout);
+            palitra::run([url] { return fetchOne(url, palitra::currentStopToken()); }, timeout);
         } catch (const palitra::TimeoutError &) {
         }
     }
@@ -282,21 +284,14 @@ int main(int argc, char **argv) {
             urls.append(server->url(QLatin1String(path)).toString());
     }
 
-    palitra::EventLoopThreadRunner runner;
-    // Created on the loop thread in the first call and reused by every later one; parented to
-    // the runner's context object, so the runner's close() deletes it there.
-    auto *nam = runner.run([&runner]() -> QCoro::Task<QNetworkAccessManager *> {
-        co_return new QNetworkAccessManager(runner.context());
-    });
-
     QElapsedTimer clock;
     clock.start();
-    const QList<Result> results = fetchAll(runner, nam, urls, concurrency, *timeout, progress);
+    const QList<Result> results = fetchAll(urls, concurrency, *timeout, progress);
     const qint64 gatherMs = clock.elapsed();
     qint64 sequentialMs = -1;
     if (server) {
         clock.restart();
-        fetchSequentially(runner, nam, urls, *timeout);
+        fetchSequentially(urls, *timeout);
         sequentialMs = clock.elapsed();
     }
 
