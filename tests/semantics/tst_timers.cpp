@@ -4,8 +4,8 @@
 // thread, and awaitSignal() on a sender that is gone (docs/SEMANTICS.md, cooperative stop).
 #include <palitra/palitra.h>
 
-#include "semantics_helpers.h"
-#include "testhelpers.h"
+#include "palitratest.h"
+
 
 #include <QCoreApplication>
 #include <QMetaObject>

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+// The plugin example end to end: the host loads the plugin with QPluginLoader, calls its
+// synchronous interface and unloads it; the plugin's runner closes with it, leaving no thread,
+// printing nothing, also with a call in flight on another thread or with no unload at all.
+#include "example_process.h"
+
+#include <QTest>
+
+using palitra::test::ProgramRun;
+using palitra::test::runProgram;
+
+namespace {
+const QString host = QStringLiteral(PALITRA_PLUGIN_HOST);
+const QString plugin = QStringLiteral(PALITRA_LOOKUP_PLUGIN);
+} // namespace
+
+class tst_Plugin : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void lookupsThenUnload();
+    void unloadWithCallInFlight();
+    void exitWithoutUnload();
+};
+
+void tst_Plugin::lookupsThenUnload() {
+    const ProgramRun run =
+        runProgram(host, {QStringLiteral("--plugin"), plugin, QStringLiteral("alice"),
+                          QStringLiteral("carol"), QStringLiteral("bob")});
+    QCOMPARE(run.exitCode, 0);
+    QCOMPARE(run.err, QString()); // no warning from palitra or Qt
+    QCOMPARE(run.out, QStringLiteral("lookup(\"alice\") -> \"alice@example.org\"\n"
+                                     "lookup(\"carol\") -> (none)\n"
+                                     "lookup(\"bob\") -> \"bob@example.org\"\n"
+                                     "loop threads: 1\n"
+                                     "unloaded; loop threads: 0\n"));
+}
+
+void tst_Plugin::unloadWithCallInFlight() {
+    // The "slow" key never answers on its own: the unload must release the calling thread and
+    // stop the coroutine, or the host would hang (the watchdog) or palitra would warn about an
+    // abandoned coroutine.
+    const ProgramRun run =
+        runProgram(host, {QStringLiteral("--plugin"), plugin,
+                          QStringLiteral("--unload-during-call"), QStringLiteral("alice")});
+    QCOMPARE(run.exitCode, 0);
+    QCOMPARE(run.err, QString());
+    QCOMPARE(run.out, QStringLiteral("lookup(\"alice\") -> \"alice@example.org\"\n"
+                                     "loop threads: 1\n"
+                                     "a lookup is in flight on another thread\n"
+                                     "the in-flight lookup returned (none)\n"
+                                     "unloaded; loop threads: 0\n"));
+}
+
+void tst_Plugin::exitWithoutUnload() {
+    const ProgramRun run =
+        runProgram(host, {QStringLiteral("--plugin"), plugin,
+                          QStringLiteral("--exit-without-unload"), QStringLiteral("bob")});
+    QCOMPARE(run.exitCode, 0);
+    QCOMPARE(run.err, QString());
+    QVERIFY(run.out.endsWith(QStringLiteral("exiting with the plugin loaded\n")));
+}
+
+QTEST_GUILESS_MAIN(tst_Plugin)
+#include "tst_plugin.moc"
