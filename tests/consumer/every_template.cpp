@@ -184,8 +184,26 @@ void stopHelpers() {
           "awaitSignal on stop");
 }
 
-// submit(): the non-blocking entry point is not in this tree yet. When it lands, instantiate
-// every form of it here (free function and member, with and without a timeout).
+// submit(), free and member, with and without a timeout, value and void; and LoopLocal.
+void nonBlocking() {
+    using namespace std::chrono_literals;
+    check(palitra::submit([]() -> QCoro::Task<int> { co_return 42; }).result() == 42, "submit");
+    check(palitra::submit([]() -> QCoro::Task<int> { co_return 43; }, 5s).result() == 43,
+          "submit with timeout");
+    palitra::EventLoopThreadRunner runner;
+    QFuture<void> done = runner.submit([]() -> QCoro::Task<> { co_return; });
+    done.waitForFinished();
+    check(done.isFinished(), "runner.submit void");
+    check(runner.submit([]() -> QCoro::Task<int> { co_return 44; }, 5.0s).result() == 44,
+          "runner.submit with timeout");
+    static palitra::LoopLocal<int> counter;
+    static palitra::LoopLocal<int> made([] { return std::make_unique<int>(7); });
+    const int seen = runner.run([]() -> QCoro::Task<int> {
+        ++*counter;
+        co_return *counter.operator->() + made.get();
+    });
+    check(seen == 8, "LoopLocal");
+}
 
 } // namespace
 
@@ -195,6 +213,7 @@ int useEveryTemplate() {
     freeFunctions();
     runnerMembers();
     stopHelpers();
+    nonBlocking();
     palitra::shutdownGlobalRunner();
     return failures;
 }

@@ -2,7 +2,7 @@
 // Runs an example program as a child process, the way a user runs it. Test code only.
 #pragma once
 
-#include "child_process.h"
+#include "environment.h"
 
 #include <QProcess>
 #include <QSignalSpy>

@@ -7,9 +7,12 @@
 #include "palitratest.h"
 
 #include <QNetworkAccessManager>
+#include <QPointer>
+#include <QScopeGuard>
 #include <QTest>
 
 #include <atomic>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <stdexcept>

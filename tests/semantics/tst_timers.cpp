@@ -6,7 +6,6 @@
 
 #include "palitratest.h"
 
-
 #include <QCoreApplication>
 #include <QMetaObject>
 #include <QScopeGuard>
