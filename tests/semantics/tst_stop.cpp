@@ -559,6 +559,9 @@ void tst_Stop::stopCallbackOnTimeoutPostsToLoop() {
                 palitra::StopGuard guard(stop, runner.context(),
                                          [&] { guardActionOn = QThread::currentThread(); });
                 co_await palitra::sleepFor(30s, stop);
+                // The sleep's own stop callback may run first and wake this frame while the
+                // caller is still running the others: keep `raw` registered until it has run.
+                rawCallbackOn.wait(nullptr);
                 ended = true; // the guard's action is queued already; it still runs
             },
             100ms));
