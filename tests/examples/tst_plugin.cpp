@@ -4,6 +4,8 @@
 // printing nothing, also with a call in flight on another thread or with no unload at all.
 #include "example_process.h"
 
+#include <palitra/version.h>
+
 #include <QTest>
 
 using palitra::test::ProgramRun;
@@ -18,6 +20,12 @@ class tst_Plugin : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase() {
+#if !PALITRA_USES_QT_PRIVATE
+        QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): the "
+              "plugin host has no QCoreApplication, which such a runner needs");
+#endif
+    }
     void lookupsThenUnload();
     void unloadWithCallInFlight();
     void exitWithoutUnload();
