@@ -16,6 +16,7 @@
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QRegularExpression>
+#include <QScopedPointer>
 #include <QSslSocket>
 
 #include <cstdio>
@@ -63,7 +64,10 @@ QCoro::Task<Result> fetchOne(QUrl url, std::stop_token stop) {
     Result result{.name = url.toString(), .url = url};
     QElapsedTimer clock;
     clock.start();
-    std::unique_ptr<QNetworkReply> reply(nam->get(QNetworkRequest(url)));
+    // `co_await reply` resumes inside the reply's finished() emission: Qt asks that a reply is
+    // not deleted there, so it goes through deleteLater() when this coroutine ends.
+    const QScopedPointer<QNetworkReply, QScopedPointerDeleteLater> reply(
+        nam->get(QNetworkRequest(url)));
     {
         const auto guard = palitra::abortOnStop(reply.get(), stop);
         co_await reply.get();

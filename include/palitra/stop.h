@@ -274,6 +274,11 @@ private:
  * while it waits (then the coroutine resumes from the awaiting thread's event loop, never
  * inside the sender's destructor).
  * \note The arguments of a signal emitted from another thread are copied (queued connection).
+ * \note A signal emitted on the awaiting thread resumes the coroutine inside the emission, as a
+ * directly connected slot would run, so the coroutine sees every emission it re-awaits in time.
+ * Qt's rule for slots holds: do not delete the sender before the coroutine's next suspension
+ * (for instance by returning, when the frame owns it); use `deleteLater()`, for instance
+ * through `QScopedPointer<T, QScopedPointerDeleteLater>`.
  */
 template<typename Sender, typename Base, typename... Args>
 requires std::is_base_of_v<Base, Sender> && std::is_base_of_v<QObject, Base>

@@ -10,6 +10,7 @@
 #include <QHostAddress>
 #include <QMetaObject>
 #include <QScopeGuard>
+#include <QScopedPointer>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
@@ -158,17 +159,20 @@ void tst_NoApp::socketsWork() {
     palitra::EventLoopThreadRunner runner;
     const QByteArray received = runner.run(
         []() -> QCoro::Task<QByteArray> {
-            QTcpServer server;
-            if (!server.listen(QHostAddress::LocalHost, 0))
+            // The last readyRead resumes this coroutine inside the peer's emission, and
+            // co_return would then destroy the peer (the server's child) under its own signal:
+            // both go through deleteLater(), as Qt asks of a sender deleted in its slot.
+            const QScopedPointer<QTcpServer, QScopedPointerDeleteLater> server(new QTcpServer);
+            if (!server->listen(QHostAddress::LocalHost, 0))
                 co_return QByteArrayLiteral("listen failed");
-            QTcpSocket client;
-            client.connectToHost(QHostAddress::LocalHost, server.serverPort());
-            if (!server.hasPendingConnections())
-                co_await palitra::awaitSignal(&server, &QTcpServer::newConnection);
-            QTcpSocket *peer = server.nextPendingConnection();
+            const QScopedPointer<QTcpSocket, QScopedPointerDeleteLater> client(new QTcpSocket);
+            client->connectToHost(QHostAddress::LocalHost, server->serverPort());
+            if (!server->hasPendingConnections())
+                co_await palitra::awaitSignal(server.get(), &QTcpServer::newConnection);
+            QTcpSocket *peer = server->nextPendingConnection();
             if (!peer)
                 co_return QByteArrayLiteral("no connection");
-            client.write("hello");
+            client->write("hello");
             QByteArray data;
             while (data.size() < 5) {
                 if (peer->bytesAvailable() == 0)
