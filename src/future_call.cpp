@@ -70,8 +70,10 @@ bool FutureCallBase::beginWatched() noexcept {
     try {
         m_watch = new FutureWatch(this, links().core->loopContext(), m_deadline);
     } catch (...) {
-        if (completion().end(CallStatus::Closed))
+        if (completion().end(CallStatus::Closed)) {
+            links().core->stats().ended(CallStatus::Closed, false);
             report(std::current_exception());
+        }
         return false;
     }
     return true;
@@ -87,12 +89,15 @@ void FutureCallBase::settle(std::exception_ptr failure) noexcept {
             failure = std::current_exception(); // moving the value failed
         }
     }
+    // Before the future finishes: whoever sees it finished sees it counted.
+    links().core->stats().ended(CallStatus::Finished, failure != nullptr);
     report(std::move(failure));
 }
 
 void FutureCallBase::cancelledByUser() noexcept {
     if (!completion().end(CallStatus::Cancelled))
         return;
+    links().core->stats().ended(CallStatus::Cancelled, false);
     report(nullptr); // the future is cancelled already; this finishes it
     requestStop();
 }
@@ -100,6 +105,7 @@ void FutureCallBase::cancelledByUser() noexcept {
 void FutureCallBase::deadlinePassed(const char *message) noexcept {
     if (!completion().end(CallStatus::TimedOut))
         return;
+    links().core->stats().ended(CallStatus::TimedOut, false);
     report(std::make_exception_ptr(TimeoutError(message)));
     requestStop();
 }
@@ -108,6 +114,7 @@ void FutureCallBase::closed() noexcept {
     // close() has unlinked the call and holds a reference of its own; only the future and the
     // waiter's reference are left to us. The watch lives on the loop thread: the loop's end
     // deletes it.
+    links().core->stats().ended(CallStatus::Closed, false);
     finishFuture(std::make_exception_ptr(
         RunnerClosedError("palitra: the runner was closed before the call finished.")));
     release();

@@ -151,6 +151,16 @@ bool isRunnerAlive() noexcept {
     return state.runner && state.runner->isRunning();
 }
 
+RunnerStats globalStats() noexcept {
+    std::shared_ptr<EventLoopThreadRunner> runner;
+    {
+        GlobalRunnerState &state = globalState();
+        const std::lock_guard lock(state.mutex);
+        runner = state.runner;
+    }
+    return runner ? runner->stats() : RunnerStats{};
+}
+
 void shutdownGlobalRunner() {
     TakenRunners runners = takeRunners(globalState());
     if (runners.parked)

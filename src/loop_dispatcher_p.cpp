@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "loop_dispatcher_p.h"
 
+#include "runner_stats_p.h"
+
 #include <QtCore/private/qcoreapplication_p.h>
 #include <QtCore/private/qthread_p.h>
 
@@ -11,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <ctime>
+#include <utility>
 
 #if defined(__SANITIZE_THREAD__)
 #define PALITRA_TSAN 1
@@ -78,7 +81,8 @@ bool LoopWakeDeferral::defer(LoopWakeWord &word) noexcept {
     return true;
 }
 
-LoopEventDispatcher::LoopEventDispatcher(LoopWakeWord &state) : m_state(state) {
+LoopEventDispatcher::LoopEventDispatcher(LoopWakeWord &state, LoopSteps &steps)
+    : m_state(state), m_steps(steps) {
     m_state.store(0);
     tsanRelease(this); // published to posting threads by Qt (QThreadData::eventDispatcher)
 }
@@ -115,7 +119,28 @@ bool LoopEventDispatcher::pollPass(QEventLoop::ProcessEventsFlags flags) {
         m_state.fetch_and(~Pending);
         QEventDispatcherUNIX::wakeUp();
     }
-    return QEventDispatcherUNIX::processEvents(flags);
+    // Qt's pass is one loop step up to its poll(): it says so with aboutToBlock(), connected
+    // only once a poll pass has run, so that futex passes emit it to nobody. What Qt's pass
+    // does after its poll() returns (socket notifiers, timers) is not measured.
+    if (!m_pollStepsConnected) {
+        m_pollStepsConnected = true;
+        connect(this, &QAbstractEventDispatcher::aboutToBlock, this, [this] {
+            if (m_pollStepOpen && *m_pollStepOpen) {
+                *m_pollStepOpen = false;
+                m_steps.endAlone();
+            }
+        });
+    }
+    bool stepOpen = true;
+    bool *const outerStep = std::exchange(m_pollStepOpen, &stepOpen);
+    m_steps.begin();
+    const bool result = QEventDispatcherUNIX::processEvents(flags);
+    if (stepOpen)
+        m_steps.end();
+    else
+        m_steps.resumeOuter();
+    m_pollStepOpen = outerStep;
+    return result;
 }
 
 bool LoopEventDispatcher::futexPass(QEventLoop::ProcessEventsFlags flags) {
@@ -129,7 +154,12 @@ bool LoopEventDispatcher::futexPass(QEventLoop::ProcessEventsFlags flags) {
     // whose flag was cleared just above.
     const bool wasWoken = (m_state.fetch_and(~Pending) & Pending) != 0;
     QThreadData *const threadData = d->threadData.loadRelaxed();
-    QCoreApplicationPrivate::sendPostedEvents(nullptr, 0, threadData);
+    {
+        // The posted events of this pass are one loop step (RunnerStats::longestStall): the
+        // drain that starts calls, queued signals, QCoro's resumptions.
+        const LoopStep step(m_steps);
+        QCoreApplicationPrivate::sendPostedEvents(nullptr, 0, threadData);
+    }
 
     // A posted event may have created the first socket notifier: then only poll() can wait.
     if (!d->socketNotifiers.isEmpty())
@@ -152,13 +182,19 @@ bool LoopEventDispatcher::futexPass(QEventLoop::ProcessEventsFlags flags) {
     if (canWait && d->socketNotifiers.isEmpty()) {
         timespec untilNextTimer{};
         const bool hasTimer = includeTimers && d->timerList.timerWait(untilNextTimer);
-        if (!hasTimer || untilNextTimer.tv_sec > 0 || untilNextTimer.tv_nsec > 0)
+        if (!hasTimer || untilNextTimer.tv_sec > 0 || untilNextTimer.tv_nsec > 0) {
+            // A step this pass is nested in pauses while it sleeps (no-op at the top level).
+            m_steps.waiting();
             woken = sleep(hasTimer ? &untilNextTimer : nullptr);
+            m_steps.resumeOuter();
+        }
     }
 
     int events = woken ? 1 : 0;
-    if (includeTimers)
+    if (includeTimers && !d->timerList.isEmpty()) {
+        const LoopStep step(m_steps); // the timers due now: another step
         events += d->activateTimers();
+    }
     return events > 0;
 }
 

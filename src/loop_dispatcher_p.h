@@ -26,7 +26,8 @@ namespace palitra::detail {
  */
 class LoopEventDispatcher final : public QEventDispatcherUNIX {
 public:
-    explicit LoopEventDispatcher(LoopWakeWord &state);
+    //! Sleeps on \a state; measures its steps on \a steps (RunnerStats::longestStall).
+    LoopEventDispatcher(LoopWakeWord &state, LoopSteps &steps);
     ~LoopEventDispatcher() override;
 
     bool processEvents(QEventLoop::ProcessEventsFlags flags) override;
@@ -48,6 +49,9 @@ private:
         PollDepthUnit = 4, //!< one poll pass on the stack: there, only Qt's eventfd wakes it
     };
     LoopWakeWord &m_state;
+    LoopSteps &m_steps;
+    bool *m_pollStepOpen = nullptr; // the innermost poll pass's step is open; loop thread only
+    bool m_pollStepsConnected = false;
     quint64 m_passes = 0; // passes begun, nested ones included; loop thread only
 };
 

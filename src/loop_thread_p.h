@@ -15,6 +15,8 @@
 
 namespace palitra::detail {
 
+class LoopSteps;
+
 /*!
  * The word an idle loop thread sleeps on (a futex). The runner owns it rather than the loop
  * thread's dispatcher because a wake-up may be made after the runner's lock is released (see
@@ -59,8 +61,9 @@ using LoopThreadBase = QThread;
 //! The loop thread: runs the body it is given (which calls runEventLoop()).
 class LoopThread final : public LoopThreadBase {
 public:
-    //! \a wakeWord must outlive the thread (LoopWakeWord).
-    LoopThread(std::function<void(LoopThread &)> body, LoopWakeWord &wakeWord);
+    //! \a wakeWord must outlive the thread (LoopWakeWord); so must \a steps, the clock of its
+    //! loop steps.
+    LoopThread(std::function<void(LoopThread &)> body, LoopWakeWord &wakeWord, LoopSteps &steps);
     ~LoopThread() override;
 
     //! QThread::exec(), which is protected.

@@ -8,6 +8,7 @@
 #include "runner_core_p.h"
 
 #include <thread>
+#include <typeinfo>
 
 namespace palitra {
 
@@ -35,6 +36,10 @@ bool EventLoopThreadRunner::isRunning() const noexcept {
     return d->isRunning();
 }
 
+RunnerStats EventLoopThreadRunner::stats() const noexcept {
+    return d->statsNow();
+}
+
 QThread *EventLoopThreadRunner::thread() {
     return d->thread();
 }
@@ -49,10 +54,24 @@ void EventLoopThreadRunner::checkUsable() const {
 
 void EventLoopThreadRunner::execute(detail::CallBase &call, detail::Deadline deadline) {
     using detail::CallStatus;
-    const bool loopWasIdle = d->dispatch(&call);
+    d->stats().accepted();
+    bool loopWasIdle = false;
+    try {
+        loopWasIdle = d->dispatch(&call);
+    } catch (...) {
+        d->stats().refused();
+        throw;
+    }
     // A spin pays off only when the loop was idle: then a quick result needs no wake-up.
     const auto spin = loopWasIdle ? d->spinBudget() : std::chrono::nanoseconds::zero();
-    const CallStatus status = call.completion().wait(deadline, spin);
+    CallStatus status;
+    {
+        const detail::WatchedCaller watched(d->watchdog(), typeid(call).name());
+        status = call.completion().wait(deadline, spin);
+    }
+    // Counted by the caller itself, before it returns or throws: its own next look at stats()
+    // sees its call ended.
+    d->stats().ended(status, call.completion().error() != nullptr);
     d->leave(&call);
 
     switch (status) {
@@ -87,9 +106,11 @@ void EventLoopThreadRunner::executeDetached(detail::FutureCallBase &call) noexce
         call.failBeforeQueue(std::current_exception());
         return;
     }
+    d->stats().accepted(); // before the loop can see the call, and so end it
     try {
         d->dispatch(&call); // on failure it drops the loop's reference itself
     } catch (...) {
+        d->stats().refused();
         call.failBeforeQueue(std::current_exception());
     }
 }

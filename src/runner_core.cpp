@@ -19,6 +19,7 @@
 
 #include <cstdlib>
 #include <exception>
+#include <typeinfo>
 #include <utility>
 
 namespace palitra::detail {
@@ -117,6 +118,10 @@ bool isProcessExiting() noexcept {
 bool LoopContext::event(QEvent *event) {
     m_core->acquirePosted();
     if (event->type() == DrainEvent::eventType()) {
+#if !defined(PALITRA_LOOP_SLEEPS_ON_FUTEX)
+        // Qt's own dispatcher measures no steps: the drain, which starts calls, is one.
+        const LoopStep step(m_core->m_steps);
+#endif
         m_core->drain();
         return true;
     }
@@ -128,7 +133,11 @@ bool LoopContext::event(QEvent *event) {
 }
 
 RunnerCore::RunnerCore(RunnerOptions options)
-    : m_options(std::move(options)), m_spinBudget(usableSpin(m_options.spinBeforeBlocking)) {}
+    : m_options(std::move(options)), m_spinBudget(usableSpin(m_options.spinBeforeBlocking)),
+      m_steps(m_options.stallWarning, m_options.threadName),
+      m_watchdog(m_steps.isWarning() ? std::make_unique<StallWatchdog>(m_steps, m_steps.threshold(),
+                                                                       m_options.threadName)
+                                     : nullptr) {}
 
 RunnerCore::~RunnerCore() {
     // Only reached with a running thread in a forked child, where the thread does not exist:
@@ -269,8 +278,8 @@ void RunnerCore::startLocked() {
         pthread_atfork(nullptr, nullptr, onForkChild);
         std::atexit(onProcessExit);
     });
-    auto thread =
-        std::make_unique<LoopThread>([this](LoopThread &t) { loopBody(t); }, m_loopWakeWord);
+    auto thread = std::make_unique<LoopThread>([this](LoopThread &t) { loopBody(t); },
+                                               m_loopWakeWord, m_steps);
     thread->setObjectName(m_options.threadName);
     // Set before start(): the loop thread reads it without the lock (thread start orders it).
     m_thread = thread.get();
@@ -316,9 +325,14 @@ void RunnerCore::loopBody(LoopThread &thread) {
         // Before the event loop runs, so before any call is invoked (calls only start from the
         // drain event).
         runHook(m_options.onLoopStarted, "onLoopStarted");
+        if (m_watchdog)
+            m_watchdog->start();
         thread.runEventLoop();
+        if (m_watchdog)
+            m_watchdog->stop();
 
         abandoned = m_inFlight.load(std::memory_order_acquire);
+        m_stats.abandoned(abandoned);
         {
             std::unique_lock lock(m_mutex);
             m_loopFinished = true;
@@ -362,7 +376,11 @@ void RunnerCore::drain() noexcept {
             call->discard();
             call->retire();
         } else {
+            if (m_watchdog) // names the call in a stall warning
+                m_steps.setLabel(typeid(*call).name());
             call->start();
+            if (m_watchdog)
+                m_steps.setLabel(nullptr);
         }
     }
     batch.clear();
@@ -520,6 +538,12 @@ bool RunnerCore::isRunning() const {
         return false; // and take no lock: one a parent thread held at fork() stays held here
     const std::lock_guard lock(m_mutex);
     return m_state == State::Running && !m_loopFinished && !isForkedChild();
+}
+
+RunnerStats RunnerCore::statsNow() const noexcept {
+    RunnerStats stats = m_stats.read();
+    stats.longestStall = m_steps.longest();
+    return stats;
 }
 
 QThread *RunnerCore::thread() {

@@ -6,6 +6,8 @@
 
 #include "loop_local_registry_p.h"
 #include "loop_thread_p.h"
+#include "runner_stats_p.h"
+#include "stall_watchdog_p.h"
 
 #include <QCoreApplication>
 #include <QObject>
@@ -98,6 +100,13 @@ public:
     //! The values of LoopLocal objects for this loop thread. Loop thread only.
     LoopLocalRegistry &loopLocals() noexcept { return m_loopLocals; }
 
+    //! RunnerStats' counters, changed where calls end.
+    StatsCounters &stats() noexcept { return m_stats; }
+    //! EventLoopThreadRunner::stats().
+    RunnerStats statsNow() const noexcept;
+    //! The stallWarning watchdog, where blocked callers register; null when warnings are off.
+    StallWatchdog *watchdog() const noexcept { return m_watchdog.get(); }
+
     void coroutineStarted() noexcept { m_inFlight.fetch_add(1, std::memory_order_relaxed); }
     void coroutineEnded() noexcept;
     //! The loop side is done with \a call: it leaves the in-flight list and the loop's
@@ -161,6 +170,10 @@ private:
     LoopWakeWord m_loopWakeWord{0};  // outlives every loop thread of this runner
     std::vector<CallBase *> m_spare; // loop thread only: recycled queue storage
     LoopLocalRegistry m_loopLocals;  // loop thread only
+
+    StatsCounters m_stats;
+    LoopSteps m_steps; // outlives every loop thread of this runner, like m_loopWakeWord
+    const std::unique_ptr<StallWatchdog> m_watchdog; // null: stallWarning is off
 };
 
 } // namespace palitra::detail

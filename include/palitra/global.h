@@ -106,6 +106,14 @@ PALITRA_EXPORT void setGlobalRunnerOptions(RunnerOptions options);
 PALITRA_EXPORT bool isRunnerAlive() noexcept;
 
 /*!
+ * \brief EventLoopThreadRunner::stats() of the global runner: what it has done since it was made
+ * (after shutdownGlobalRunner(), the fresh one starts from zero).
+ *
+ * Never creates the global runner: while none exists, every field is zero. Thread-safe.
+ */
+PALITRA_EXPORT RunnerStats globalStats() noexcept;
+
+/*!
  * \brief Closes the global runner (see EventLoopThreadRunner::close()) and forgets it.
  *
  * Thread-safe and idempotent. The next free-function call creates a fresh runner on a new thread.

@@ -14,6 +14,7 @@
 #include <QString>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <ranges>
@@ -46,6 +47,19 @@ struct RunnerOptions {
      * loop or a single CPU costs at most nothing and this much, respectively.
      */
     std::chrono::nanoseconds spinBeforeBlocking = std::chrono::nanoseconds::zero();
+    /*!
+     * \brief Warn when the loop thread or a caller is stuck longer than this; zero (the
+     * default) or less: off.
+     *
+     * When on, a watchdog thread of the runner logs one qCWarning (category `palitra`) for each
+     * loop step that runs longer than this (one batch of events the loop thread handles without
+     * returning to its event loop: a callable's synchronous part, a resumed coroutine up to its
+     * next suspension, any slot or timer there), naming the callable type when the step is the
+     * start of a call; and one for each run()/gather() whose caller has been blocked longer than
+     * this, naming the caller's thread and the callable type. Like asyncio's slow-callback
+     * warning, for both sides. Off, it costs one comparison per loop step and per call.
+     */
+    std::chrono::nanoseconds stallWarning = std::chrono::nanoseconds::zero();
     //! Runs on the loop thread once it has started, before any call is invoked there: set up
     //! what every call will use. An exception from it is reported with qCWarning and the loop
     //! runs on.
@@ -54,6 +68,44 @@ struct RunnerOptions {
     //! abandoned and before the LoopLocal values are destroyed. An exception from it is
     //! reported with qCWarning.
     std::function<void()> onLoopFinishing = {};
+};
+
+/*!
+ * \brief What a runner has done since it was made: EventLoopThreadRunner::stats(),
+ * palitra::globalStats().
+ *
+ * A call is one run(), one whole gather() or gatherOutcomes() (however many coroutines), or one
+ * submit(), counted once the runner has accepted it (queued it for the loop); a call refused up
+ * front (invalid callable, DeadlockError, closed runner, a deadline already passed) is not
+ * counted. Every accepted call ends exactly once for whoever waits for it (its blocked caller or
+ * its QFuture), and that end is counted in exactly one of completed, failed, timedOut,
+ * closedOut or cancelled; until then it is inFlight. Each field is exact on its own, but they are
+ * read one by one: while calls run, they are not a snapshot of a single instant.
+ */
+struct RunnerStats {
+    //! Calls accepted and not ended yet for their waiter: queued, running, or (while the
+    //! process exits) parked. A call that timed out, was released by close() or cancelled is no
+    //! longer in flight, even while its coroutine runs on until it stops.
+    std::int64_t inFlight = 0;
+    //! Calls that ended with their value (for gatherOutcomes(): with every slot filled, values
+    //! and exceptions alike).
+    std::int64_t completed = 0;
+    //! Calls that ended with the coroutine's exception (for gather(): its first failure).
+    std::int64_t failed = 0;
+    //! Calls whose caller's deadline passed first (TimeoutError), queued or running.
+    std::int64_t timedOut = 0;
+    //! Calls released by close() (or by the loop thread ending) with RunnerClosedError.
+    std::int64_t closedOut = 0;
+    //! submit() calls whose QFuture was cancelled first.
+    std::int64_t cancelled = 0;
+    //! Coroutines (not calls: a gather counts each of its own) still suspended when the loop
+    //! ended, and so abandoned: never resumed, never destroyed.
+    std::int64_t abandoned = 0;
+    //! The longest single loop step seen so far, the one running now included: the time the loop
+    //! thread spent in one batch of events without returning to its event loop. Zero until the
+    //! loop has started (and in a build without Qt's private headers, where only the steps that
+    //! start calls are measured).
+    std::chrono::nanoseconds longestStall = std::chrono::nanoseconds::zero();
 };
 
 //! The list type of gather(range): a QList, or a std::vector for move-only results (QList's
@@ -189,6 +241,12 @@ public:
 
     //! True while the loop thread runs and the runner is not closed.
     [[nodiscard]] bool isRunning() const noexcept;
+
+    /*!
+     * \brief What this runner has done since it was made (see RunnerStats). Thread-safe,
+     * lock-free, and cheap: it starts nothing, and works before the loop starts and after close().
+     */
+    [[nodiscard]] RunnerStats stats() const noexcept;
 
     //! The loop thread; starts it if needed. nullptr after close().
     QThread *thread();
