@@ -50,8 +50,11 @@ RunnerStats StatsCounters::read() const noexcept {
 }
 
 std::chrono::nanoseconds LoopSteps::longest() const noexcept {
+    // The open step first (acquire, see close()): a step that closes meanwhile is then in
+    // m_longest, so the value never goes down between two looks.
+    const std::int64_t start = m_start.load(std::memory_order_acquire);
     std::int64_t longest = m_longest.load(std::memory_order_relaxed);
-    if (const std::int64_t start = m_start.load(std::memory_order_relaxed); start != 0)
+    if (start != 0)
         longest = std::max(longest, nowNs() - start);
     return std::chrono::nanoseconds(longest);
 }

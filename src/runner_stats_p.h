@@ -66,7 +66,7 @@ public:
         const std::int64_t now = nowNs();
         if (m_depth++ > 0)
             close(now);
-        m_start.store(now, std::memory_order_relaxed);
+        m_start.store(now, std::memory_order_release);
     }
     //! Loop thread: the step begun last ends; the one it was nested in goes on.
     void end() noexcept {
@@ -87,7 +87,7 @@ public:
     }
     void resumeOuter() noexcept {
         if (m_depth > 0)
-            m_start.store(nowNs(), std::memory_order_relaxed);
+            m_start.store(nowNs(), std::memory_order_release);
     }
 
     //! Loop thread, while stall warnings are on: the step is now starting a call of type
@@ -113,10 +113,11 @@ private:
         const std::int64_t start = m_start.load(std::memory_order_relaxed);
         if (start == 0)
             return; // paused
-        m_start.store(0, std::memory_order_relaxed);
         const std::int64_t length = now - start;
         if (length > m_longest.load(std::memory_order_relaxed)) // only this thread writes it
             m_longest.store(length, std::memory_order_relaxed);
+        // After m_longest, released: longest() never sees the step neither open nor counted.
+        m_start.store(0, std::memory_order_release);
         if (m_threshold > 0 && length > m_threshold)
             reportStall(start, length, /*stillRunning=*/false);
     }

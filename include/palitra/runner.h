@@ -102,9 +102,10 @@ struct RunnerStats {
     //! ended, and so abandoned: never resumed, never destroyed.
     std::int64_t abandoned = 0;
     //! The longest single loop step seen so far, the one running now included: the time the loop
-    //! thread spent in one batch of events without returning to its event loop. Zero until the
-    //! loop has started (and in a build without Qt's private headers, where only the steps that
-    //! start calls are measured).
+    //! thread spent in one batch of events without returning to its event loop (a look at a
+    //! step that is just ending may see it a little longer than its final length). Zero until
+    //! the loop has started. Without Qt's private headers only the steps that start calls are
+    //! measured.
     std::chrono::nanoseconds longestStall = std::chrono::nanoseconds::zero();
 };
 
