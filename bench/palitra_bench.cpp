@@ -313,11 +313,27 @@ void setSpin(Options &options) {
         options.spinBeforeBlocking = benchSpin;
 }
 
-palitra::RunnerOptions benchOptions(QString name, bool spin) {
+// The stall watchdog: its rows appear when RunnerOptions has it. On with a threshold no step
+// reaches, so that the rows show what watching costs, not what warning costs.
+template<typename Options>
+concept HasStallWarning = requires(Options options) {
+    options.stallWarning = 1s;
+};
+constexpr bool hasStallWarning = HasStallWarning<palitra::RunnerOptions>;
+
+template<typename Options>
+void setStallWarning(Options &options) {
+    if constexpr (HasStallWarning<Options>)
+        options.stallWarning = 1s;
+}
+
+palitra::RunnerOptions benchOptions(QString name, bool spin, bool stallWarning = false) {
     palitra::RunnerOptions options;
     options.threadName = std::move(name);
     if (spin)
         setSpin(options);
+    if (stallWarning)
+        setStallWarning(options);
     return options;
 }
 
@@ -330,6 +346,8 @@ struct Fixtures {
     palitra::EventLoopThreadRunner runner{benchOptions(QStringLiteral("palitra-bench"), false)};
     palitra::EventLoopThreadRunner spinRunner{
         benchOptions(QStringLiteral("palitra-bench-spin"), true)};
+    palitra::EventLoopThreadRunner watchedRunner{
+        benchOptions(QStringLiteral("palitra-bench-watched"), false, true)};
 };
 Fixtures *fixtures = nullptr;
 
@@ -365,6 +383,23 @@ void palitraSubmit(benchmark::State &state, Kind kind) {
 void palitraRunnerSpin(benchmark::State &state, Kind kind) {
     for (auto _ : state)
         benchmark::DoNotOptimize(fixtures->spinRunner.run([kind] { return makeTask(kind); }));
+}
+
+// The same round trip on a runner with RunnerOptions::stallWarning on (1 s, never reached): its
+// blocked caller registers with the watchdog, each call start is labelled. palitra_runner is the
+// same with it off; RunnerStats is counted in both.
+void palitraRunnerWatched(benchmark::State &state, Kind kind) {
+    for (auto _ : state)
+        benchmark::DoNotOptimize(fixtures->watchedRunner.run([kind] { return makeTask(kind); }));
+}
+
+// What the loop-step clock behind RunnerStats::longestStall adds per step: two steady_clock
+// reads (a trivial round trip is one step, or two with a timer).
+void loopStepClock(benchmark::State &state) {
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(std::chrono::steady_clock::now());
+        benchmark::DoNotOptimize(std::chrono::steady_clock::now());
+    }
 }
 
 void palitraRunnerOwnSleep(benchmark::State &state) {
@@ -580,6 +615,9 @@ void registerAll() {
         if (hasSpinOption)
             timed(RegisterBenchmark((p + "palitra_runner_spin10us").c_str(), palitraRunnerSpin,
                                     kind));
+        if (hasStallWarning)
+            timed(RegisterBenchmark((p + "palitra_runner_stallWarning_on").c_str(),
+                                    palitraRunnerWatched, kind));
         if (kind == Kind::Timer0)
             timed(RegisterBenchmark((p + "palitra_runner_palitra_sleepFor").c_str(),
                                     palitraRunnerOwnSleep));
@@ -589,6 +627,9 @@ void registerAll() {
         timed(RegisterBenchmark((p + "qcoro_waitFor").c_str(), qcoroWaitFor, kind));
         timed(RegisterBenchmark((p + "qtconcurrent_result").c_str(), qtConcurrent, kind));
     }
+
+    withSpread(RegisterBenchmark("loopstep/clock_pair", loopStepClock))
+        ->Unit(benchmark::kNanosecond);
 
     timed(RegisterBenchmark("gather/palitra", palitraGather)
               ->Arg(1)
@@ -647,6 +688,7 @@ int main(int argc, char **argv) {
         // Start every persistent thread before the first timing.
         runner().run(trivialCallable);
         shared.spinRunner.run(trivialCallable);
+        shared.watchedRunner.run(trivialCallable);
         palitra::run(trivialCallable);
         asioCall(shared.asio.context(), Kind::Trivial);
         shared.condvarFloor.call();
