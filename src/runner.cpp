@@ -6,7 +6,9 @@
 #include <palitra/runner.h>
 
 #include "runner_core_p.h"
+#include "wait_graph_p.h"
 
+#include <optional>
 #include <thread>
 
 namespace palitra {
@@ -49,6 +51,18 @@ void EventLoopThreadRunner::checkUsable() const {
 
 void EventLoopThreadRunner::execute(detail::CallBase &call, detail::Deadline deadline) {
     using detail::CallStatus;
+    // A loop thread that blocks on another runner's loop joins the graph of blocked loops,
+    // which refuses the call that would close a cycle.
+    std::optional<detail::BlockedLoopScope> blockedLoop;
+    if (detail::RunnerCore *const waiter = detail::RunnerCore::current()) {
+        try {
+            blockedLoop.emplace(*waiter, *d);
+        } catch (...) {
+            call.discard();
+            call.release(); // the loop's reference: the loop will never see this call
+            throw;
+        }
+    }
     const bool loopWasIdle = d->dispatch(&call);
     // A spin pays off only when the loop was idle: then a quick result needs no wake-up.
     const auto spin = loopWasIdle ? d->spinBudget() : std::chrono::nanoseconds::zero();
