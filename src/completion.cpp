@@ -2,6 +2,7 @@
 #include <palitra/detail/completion.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace palitra::detail {
 
@@ -18,29 +19,37 @@ inline void cpuRelax() noexcept {
 } // namespace
 
 bool Completion::finish(std::exception_ptr error) noexcept {
+    RoutedWork *routed = nullptr;
     {
         const std::lock_guard lock(m_mutex);
         if (m_status.load(std::memory_order_relaxed) != CallStatus::Pending)
             return false;
         m_error = std::move(error);
         m_status.store(CallStatus::Finished, std::memory_order_release);
+        routed = takeRouted();
     }
     m_changed.notify_one();
+    failRouted(routed, CallStatus::Finished);
     return true;
 }
 
 bool Completion::end(CallStatus status) noexcept {
+    RoutedWork *routed = nullptr;
     {
         const std::lock_guard lock(m_mutex);
         if (m_status.load(std::memory_order_relaxed) != CallStatus::Pending)
             return false;
         m_status.store(status, std::memory_order_release);
+        routed = takeRouted();
     }
     m_changed.notify_one();
+    failRouted(routed, status);
     return true;
 }
 
 bool Completion::park() noexcept {
+    // Routed work stays queued: while the process exits no user code runs on the parked
+    // thread, and unpark() fails it if the program goes on.
     const std::lock_guard lock(m_mutex);
     if (m_status.load(std::memory_order_relaxed) != CallStatus::Pending)
         return false;
@@ -49,14 +58,62 @@ bool Completion::park() noexcept {
 }
 
 bool Completion::unpark() noexcept {
+    RoutedWork *routed = nullptr;
     {
         const std::lock_guard lock(m_mutex);
         if (m_status.load(std::memory_order_relaxed) != CallStatus::Parked)
             return false;
         m_status.store(CallStatus::Closed, std::memory_order_release);
+        routed = takeRouted();
     }
     m_changed.notify_one();
+    failRouted(routed, CallStatus::Closed);
     return true;
+}
+
+CallStatus Completion::route(RoutedWork *work) noexcept {
+    {
+        const std::lock_guard lock(m_mutex);
+        const CallStatus status = m_status.load(std::memory_order_relaxed);
+        if (!isWaiting(status))
+            return status;
+        work->m_nextRouted = nullptr;
+        if (m_routedLast)
+            m_routedLast->m_nextRouted = work;
+        else
+            m_routedFirst = work;
+        m_routedLast = work;
+        if (status == CallStatus::Parked)
+            return status; // kept for unpark(); a parked waiter runs nothing
+    }
+    m_changed.notify_one();
+    return CallStatus::Pending;
+}
+
+void Completion::withdraw(RoutedWork *work) noexcept {
+    const std::lock_guard lock(m_mutex);
+    RoutedWork *previous = nullptr;
+    for (RoutedWork *each = m_routedFirst; each; previous = each, each = each->m_nextRouted) {
+        if (each != work)
+            continue;
+        (previous ? previous->m_nextRouted : m_routedFirst) = each->m_nextRouted;
+        if (m_routedLast == each)
+            m_routedLast = previous;
+        return;
+    }
+}
+
+RoutedWork *Completion::takeRouted() noexcept {
+    m_routedLast = nullptr;
+    return std::exchange(m_routedFirst, nullptr);
+}
+
+void Completion::failRouted(RoutedWork *first, CallStatus status) noexcept {
+    while (first) {
+        RoutedWork *const work = std::exchange(first, first->m_nextRouted);
+        work->fail(status);
+        work->handBack(); // last: the work may be gone after it
+    }
 }
 
 CallStatus Completion::wait(Deadline deadline, std::chrono::nanoseconds spin) {
@@ -67,15 +124,43 @@ CallStatus Completion::wait(Deadline deadline, std::chrono::nanoseconds spin) {
             cpuRelax();
     }
     std::unique_lock lock(m_mutex);
-    const auto ended = [this] { return !isWaiting(m_status.load(std::memory_order_relaxed)); };
-    if (deadline != noDeadline && !m_changed.wait_until(lock, deadline, ended)) {
-        if (m_status.load(std::memory_order_relaxed) == CallStatus::Pending) {
+    // Woken by the end of the call, or by routed work while it is Pending (never while parked).
+    const auto wakes = [this] {
+        const CallStatus status = m_status.load(std::memory_order_relaxed);
+        return !isWaiting(status) || (status == CallStatus::Pending && m_routedFirst);
+    };
+    for (;;) {
+        if (deadline != noDeadline &&
+            m_status.load(std::memory_order_relaxed) == CallStatus::Pending) {
+            if (!m_changed.wait_until(lock, deadline, wakes) &&
+                m_status.load(std::memory_order_relaxed) == CallStatus::Pending) {
+                m_status.store(CallStatus::TimedOut, std::memory_order_seq_cst); // see m_begun
+                return CallStatus::TimedOut;
+            }
+        } else {
+            m_changed.wait(lock, wakes); // no deadline, or parked: only unpark() ends it now
+        }
+        const CallStatus status = m_status.load(std::memory_order_relaxed);
+        if (status != CallStatus::Pending || !m_routedFirst)
+            return status; // wakes() held: the call has ended
+        if (deadline != noDeadline && Clock::now() >= deadline) {
+            // Routed work that ran past the deadline does not extend it: the caller leaves on
+            // time, and what is still queued fails with TimeoutError.
             m_status.store(CallStatus::TimedOut, std::memory_order_seq_cst); // see m_begun
+            RoutedWork *const routed = takeRouted();
+            lock.unlock();
+            failRouted(routed, CallStatus::TimedOut);
             return CallStatus::TimedOut;
         }
+        // One at a time: if the call ends while this one runs, the rest are failed, not run.
+        RoutedWork *const work = std::exchange(m_routedFirst, m_routedFirst->m_nextRouted);
+        if (!m_routedFirst)
+            m_routedLast = nullptr;
+        lock.unlock(); // the work is user code
+        work->runOnCaller();
+        work->handBack();
+        lock.lock();
     }
-    m_changed.wait(lock, ended); // no deadline, or parked: only unpark() ends it now
-    return m_status.load(std::memory_order_relaxed);
 }
 
 } // namespace palitra::detail

@@ -6,7 +6,9 @@
 #include <palitra/runner.h>
 
 #include "runner_core_p.h"
+#include "wait_graph_p.h"
 
+#include <optional>
 #include <thread>
 #include <typeinfo>
 
@@ -54,6 +56,18 @@ void EventLoopThreadRunner::checkUsable() const {
 
 void EventLoopThreadRunner::execute(detail::CallBase &call, detail::Deadline deadline) {
     using detail::CallStatus;
+    // A loop thread that blocks on another runner's loop joins the graph of blocked loops,
+    // which refuses the call that would close a cycle.
+    std::optional<detail::BlockedLoopScope> blockedLoop;
+    if (detail::RunnerCore *const waiter = detail::RunnerCore::current()) {
+        try {
+            blockedLoop.emplace(*waiter, *d);
+        } catch (...) {
+            call.discard();
+            call.release(); // the loop's reference: the loop will never see this call
+            throw;
+        }
+    }
     d->stats().accepted();
     bool loopWasIdle = false;
     try {

@@ -97,6 +97,8 @@ public:
     //! The loop thread's context object, for loop-side code only (no lock, no start).
     QObject *loopContext() const noexcept { return m_context; }
     bool isLoopThread() const noexcept { return current() == this; }
+    //! The runner's name (RunnerOptions::threadName), for messages.
+    const QString &name() const noexcept { return m_options.threadName; }
     //! The values of LoopLocal objects for this loop thread. Loop thread only.
     LoopLocalRegistry &loopLocals() noexcept { return m_loopLocals; }
 

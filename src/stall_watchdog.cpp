@@ -121,7 +121,9 @@ WatchedCaller::WatchedCaller(StallWatchdog *watchdog, const char *callType) noex
     m_caller.since = StallWatchdog::Clock::now();
     m_caller.callType = callType;
     m_caller.thread = pthread_self();
-    m_caller.tid = static_cast<long>(syscall(SYS_gettid));
+    // Once per thread: a system call per registration would be most of what watching costs.
+    thread_local const long tid = static_cast<long>(syscall(SYS_gettid));
+    m_caller.tid = tid;
     try {
         m_caller.threadName = QThread::currentThread()->objectName();
     } catch (...) {

@@ -40,10 +40,11 @@ public:
     ~RunnerClosedError() override;
 };
 
-//! run()/gather() was called on the runner's own loop thread, where waiting would hang forever.
+//! run()/gather() was called where waiting would hang forever: on the runner's own loop thread,
+//! or on a loop thread that would close a cycle of loops blocked in each other's runners.
 /*!
- * The callable was not invoked and the runner stays usable. Inside a coroutine on the loop
- * thread, `co_await` the task instead of blocking on it.
+ * The callable was not invoked and every runner stays usable. Inside a coroutine on a loop
+ * thread, `co_await` the work instead of blocking on it.
  */
 class PALITRA_EXPORT DeadlockError : public Error {
 public:

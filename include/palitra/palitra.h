@@ -2,6 +2,7 @@
 // palitra: block on QCoro coroutines from synchronous Qt code without re-entering its event loop.
 #pragma once
 
+#include <palitra/call_context.h>
 #include <palitra/errors.h>
 #include <palitra/global.h>
 #include <palitra/loop_local.h>

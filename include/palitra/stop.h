@@ -38,7 +38,10 @@ namespace palitra {
  *     co_return 0;
  * }, 2s);
  * \endcode
- * Outside a palitra callable it returns a token with `stop_possible() == false`.
+ * Outside a palitra callable it returns a token with `stop_possible() == false`; on a runner's
+ * loop thread (after the first suspension, say) that is a mistake, reported once per place in
+ * the code with qCWarning. For the token after a suspension, take palitra::currentCall() at the
+ * top and use its CallContext::stopToken().
  * \note Stop callbacks run on the thread that requests the stop (the caller on timeout, the
  * thread calling close()): they must post to the loop thread before touching loop objects. The
  * helpers below do.

@@ -205,6 +205,26 @@ void nonBlocking() {
     check(seen == 8, "LoopLocal");
 }
 
+// currentCall() and onCaller(): value, void, a reference, and an exception from the caller.
+void callContext() {
+    palitra::EventLoopThreadRunner runner;
+    int onCallerSide = 1;
+    const int sum = runner.run([&onCallerSide]() -> QCoro::Task<int> {
+        const palitra::CallContext call = palitra::currentCall();
+        const int value = co_await call.onCaller([] { return 40; });
+        co_await call.onCaller([&onCallerSide] { ++onCallerSide; });
+        int &same = co_await call.onCaller([&onCallerSide]() -> int & { return onCallerSide; });
+        int thrown = 0;
+        try {
+            co_await call.onCaller([]() -> int { throw std::runtime_error("caller"); });
+        } catch (const std::runtime_error &) {
+            thrown = 1;
+        }
+        co_return value + same + thrown - (call.stopToken().stop_possible() ? 0 : 100);
+    });
+    check(sum == 43 && onCallerSide == 2, "onCaller");
+}
+
 } // namespace
 
 //! The number of checks that failed (each one printed).
@@ -214,6 +234,7 @@ int useEveryTemplate() {
     runnerMembers();
     stopHelpers();
     nonBlocking();
+    callContext();
     palitra::shutdownGlobalRunner();
     return failures;
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <palitra/detail/completion.h>
+#include <palitra/detail/resumer.h>
 #include <palitra/detail/traits.h>
 #include <palitra/palitra_export.h>
 
@@ -20,6 +21,7 @@
 #include <optional>
 #include <stop_token>
 #include <tuple>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -79,6 +81,10 @@ public:
     //! A thread blocks on this call (run, gather), as opposed to a QFuture (submit).
     bool hasBlockedCaller() const noexcept { return m_hasBlockedCaller; }
     void requestStop() noexcept { m_stop.request_stop(); }
+    //! The call's stop token (palitra::currentStopToken(), CallContext::stopToken()).
+    std::stop_token stopToken() const noexcept { return m_stop.get_token(); }
+    //! The runner the call was dispatched to (null until then).
+    RunnerCore *core() const noexcept { return m_links.core; }
     CallLinks &links() noexcept { return m_links; }
     //! Drops the loop's reference once the call is over on the loop side (all its coroutines
     //! ended, or it was never started): it leaves the runner's in-flight list first.
@@ -89,8 +95,6 @@ protected:
     // Not noexcept: the stop source allocates its state.
     explicit CallBase(bool hasBlockedCaller = true) : m_hasBlockedCaller(hasBlockedCaller) {}
     virtual ~CallBase();
-
-    std::stop_token stopToken() const noexcept { return m_stop.get_token(); }
 
     //! Loop thread, before invoking anything: claims the call for starting. False if it has
     //! already ended (timed out or closed while queued): then nothing may be invoked.
@@ -108,26 +112,23 @@ private:
     const bool m_hasBlockedCaller;
 };
 
-//! Makes the call's stop token the one palitra::currentStopToken() returns while the callable
-//! runs synchronously on the loop thread (up to its first suspension).
-class PALITRA_EXPORT CurrentStopScope {
+//! Makes \a call the one palitra::currentCall() and palitra::currentStopToken() see while its
+//! callable runs synchronously on the loop thread (up to its first suspension).
+class PALITRA_EXPORT CurrentCallScope {
 public:
-    explicit CurrentStopScope(const std::stop_token &token) noexcept;
-    ~CurrentStopScope();
-    CurrentStopScope(const CurrentStopScope &) = delete;
-    CurrentStopScope &operator=(const CurrentStopScope &) = delete;
+    explicit CurrentCallScope(CallBase &call) noexcept;
+    ~CurrentCallScope();
+    CurrentCallScope(const CurrentCallScope &) = delete;
+    CurrentCallScope &operator=(const CurrentCallScope &) = delete;
 
 private:
-    const std::stop_token *m_previous;
+    CallBase *m_previous;
 };
 
-//! A suspended coroutine handle that, when resumed, calls \a onResume(\a context) and then
-//! frees itself; destroy() it if it is not needed. Frames are recycled per thread, so making
-//! one costs no malloc in the steady state. Defined in the library: a coroutine written in this
-//! header would have its frame type instantiated in the user's translation unit, and GCC warns
-//! (-Wsubobject-linkage, on by default) when that frame holds user types from an anonymous
-//! namespace.
-PALITRA_EXPORT std::coroutine_handle<> makeResumer(void (*onResume)(void *), void *context);
+//! A coroutine of \a owner ended on a thread that is not its runner's loop thread (it was
+//! resumed elsewhere, by an awaitable that does not come back): warns once per callable type.
+PALITRA_EXPORT void checkEndedOnLoopThread(const CallBase &owner,
+                                           const std::type_info &callable) noexcept;
 
 //! One coroutine of a call: its callable, the Task it returned, and the slot for its value.
 /*!
@@ -176,7 +177,11 @@ public:
     Slot takeSlot() { return std::move(*m_slot); }
 
 private:
-    static void resumed(void *self) { static_cast<Job *>(self)->complete(); }
+    static void resumed(void *self) {
+        auto *const job = static_cast<Job *>(self);
+        checkEndedOnLoopThread(*job->m_owner, typeid(Fn));
+        job->complete();
+    }
 
     //! The coroutine has ended: take its value or exception.
     void complete() noexcept {
@@ -226,8 +231,7 @@ public:
             retire();
             return;
         }
-        const std::stop_token token = stopToken();
-        CurrentStopScope scope(token);
+        CurrentCallScope scope(*this);
         coroutineStarted();
         m_job.start(*this, 0);
     }
@@ -290,8 +294,7 @@ protected:
         // below still runs: hold a reference for its duration.
         retain();
         {
-            const std::stop_token token = stopToken();
-            CurrentStopScope scope(token);
+            CurrentCallScope scope(*this);
             startEach();
         }
         release();

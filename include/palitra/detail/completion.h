@@ -24,6 +24,30 @@ enum class CallStatus : unsigned char {
 };
 
 /*!
+ * Work that a coroutine on the loop thread hands to the thread blocked in its call (see
+ * palitra::CallContext::onCaller()). The blocked caller runs it from inside its wait; if the
+ * call ends first, it is failed instead. Either way handBack() comes last, exactly once.
+ */
+class PALITRA_EXPORT RoutedWork {
+public:
+    //! The blocked caller's thread: runs the work and keeps its result or exception.
+    virtual void runOnCaller() noexcept = 0;
+    //! Any thread: the work will never run, because the call ended as \a status.
+    virtual void fail(CallStatus status) noexcept = 0;
+    //! Any thread, after runOnCaller() or fail(): resumes the awaiting coroutine on its own
+    //! thread. The work may be gone as soon as this returns.
+    virtual void handBack() noexcept = 0;
+
+protected:
+    RoutedWork() = default;
+    ~RoutedWork() = default;
+
+private:
+    friend class Completion;
+    RoutedWork *m_nextRouted = nullptr; // the Completion's queue, under its lock
+};
+
+/*!
  * The hand-off between the loop thread and whoever waits for a call: one small state machine
  * that every way a call can end goes through.
  *
@@ -51,11 +75,21 @@ public:
     //! Parked -> Closed, waking the waiter: the program went on after all.
     bool unpark() noexcept;
 
+    //! Queues \a work for the waiter while it waits (Pending or Parked, returned); otherwise
+    //! queues nothing and returns how the call ended. Parked work never runs: unpark() fails it.
+    CallStatus route(RoutedWork *work) noexcept;
+    //! Takes \a work back out of the queue if it is still there (its awaiter is going away).
+    void withdraw(RoutedWork *work) noexcept;
+
     /*!
      * Blocks, without running any event loop, until the call ends or \a deadline passes (then it
      * is TimedOut, unless the outcome beat the deadline). First watches the state for up to
      * \a spin without sleeping: a quick outcome then needs no wake-up. A parked call waits on,
      * whatever its deadline, until it is unparked. Returns how it ended.
+     *
+     * While Pending it also runs, on this thread and in order, the work routed to it (and
+     * nothing else: no event loop, no posted event). Work still queued when the call ends
+     * another way is failed by whoever ended it.
      */
     CallStatus wait(Deadline deadline, std::chrono::nanoseconds spin);
 
@@ -80,6 +114,11 @@ public:
     const std::exception_ptr &error() const noexcept { return m_error; }
 
 private:
+    //! Under m_mutex: detaches the queue of routed work.
+    RoutedWork *takeRouted() noexcept;
+    //! Without the lock: fails each of \a first's queue with \a status and hands it back.
+    static void failRouted(RoutedWork *first, CallStatus status) noexcept;
+
     std::atomic<CallStatus> m_status{CallStatus::Pending};
     // begin() and a waiter's timeout each store their flag, then read the other's: with both
     // sequentially consistent, at least one of them sees the other (so a call that timed out
@@ -88,6 +127,8 @@ private:
     std::mutex m_mutex;
     std::condition_variable m_changed;
     std::exception_ptr m_error; // written once, under m_mutex, before m_status leaves Pending
+    RoutedWork *m_routedFirst = nullptr; // under m_mutex
+    RoutedWork *m_routedLast = nullptr;
 };
 
 } // namespace palitra::detail

@@ -91,8 +91,7 @@ public:
             retire();
             return;
         }
-        const std::stop_token token = stopToken();
-        CurrentStopScope scope(token);
+        CurrentCallScope scope(*this);
         coroutineStarted();
         m_job.start(*this, 0);
     }
