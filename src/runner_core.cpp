@@ -144,6 +144,9 @@ RunnerCore::~RunnerCore() {
     // deleting its QThread would qFatal, so it is left alone.
     if (m_thread && !isForkedChild())
         delete m_thread;
+    // Nor does the watchdog's thread, which joining would wait for forever: leave it too.
+    if (m_watchdog && m_started.load(std::memory_order_relaxed) && isForkedChild())
+        (void)m_watchdog.release();
 }
 
 RunnerCore *RunnerCore::current() noexcept {

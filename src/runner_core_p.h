@@ -175,7 +175,7 @@ private:
 
     StatsCounters m_stats;
     LoopSteps m_steps; // outlives every loop thread of this runner, like m_loopWakeWord
-    const std::unique_ptr<StallWatchdog> m_watchdog; // null: stallWarning is off
+    std::unique_ptr<StallWatchdog> m_watchdog; // null: stallWarning is off
 };
 
 } // namespace palitra::detail
