@@ -79,6 +79,24 @@ JoiningThread blockedCaller(EventLoopThreadRunner &runner, const char *name, boo
     });
 }
 
+//! Unblocks a step that waits on \a flag; its destructor does too, so that a failing check never
+//! leaves the loop blocked and the test hanging in a join.
+//! Closes \a runner when the scope ends, releasing its blocked callers before they are joined,
+//! however the test left the scope.
+struct CloseAtEnd {
+    EventLoopThreadRunner &runner;
+    ~CloseAtEnd() { runner.close(); }
+};
+
+struct Release {
+    std::atomic<bool> &flag;
+    void operator()() const {
+        flag = true;
+        flag.notify_all();
+    }
+    ~Release() { (*this)(); }
+};
+
 QString loopStep() {
     return QStringLiteral("a loop step of runner stall-test");
 }
@@ -118,10 +136,10 @@ void tst_StallWarning::offPrintsNothing() {
     std::atomic<bool> released{false};
     {
         JoiningThread caller([&] { runner.run(SlowStartCallable{&released}); });
+        const Release release{released};
         // Both the loop step and its caller have gone on far past what a warning would need.
         QTRY_VERIFY(runner.stats().longestStall >= 200ms);
-        released = true;
-        released.notify_all();
+        release();
     }
     runner.close();
     QCOMPARE(messages.warnings(), QStringList());
@@ -135,6 +153,7 @@ void tst_StallWarning::stuckStepWarnsOnceNamingTheCallable() {
     std::atomic<bool> released{false};
     {
         JoiningThread caller([&] { runner.run(SlowStartCallable{&released}); });
+        const Release release{released};
         // Seen while the step still blocks: the warning comes from the watchdog thread.
         const QString name = QStringLiteral("SlowStartCallable");
         QTRY_COMPARE(warningsAbout(messages, loopStep(), name), 1);
@@ -142,8 +161,7 @@ void tst_StallWarning::stuckStepWarnsOnceNamingTheCallable() {
         // Ten thresholds on, the watchdog has looked again many times: still one warning.
         QTRY_VERIFY(runner.stats().longestStall >= 10 * threshold);
         QCOMPARE(warningsAbout(messages, loopStep(), name), 1);
-        released = true;
-        released.notify_all();
+        release();
     }
     const QString name = QStringLiteral("SlowStartCallable");
     // The step's end does not report it a second time.
@@ -162,12 +180,12 @@ void tst_StallWarning::stuckStepOutsideACallStart() {
     // A slot posted to the loop: no call is starting, so none is named.
     QVERIFY(QMetaObject::invokeMethod(
         runner.context(), [&released] { released.wait(false); }, Qt::QueuedConnection));
+    const Release release{released};
     // Seen while the slot still blocks (other slow steps of a loaded machine may be warned
     // about too, so this asks for at least one).
     QTRY_VERIFY(
         warningsAbout(messages, loopStep(), QStringLiteral("outside the start of any call")) >= 1);
-    released = true;
-    released.notify_all();
+    release();
     QCOMPARE(runner.run([]() -> QCoro::Task<int> { co_return 4; }), 4);
 }
 
@@ -179,6 +197,7 @@ void tst_StallWarning::blockedCallerWarnsOnceNamingItsThread() {
     QFuture<int> submitted = runner.submit(SubmittedCallable{});
     {
         JoiningThread first = blockedCaller(runner, "stall-caller-A");
+        const CloseAtEnd closeFirst{runner};
         QTRY_COMPARE(messages.countContaining(QStringLiteral("\"stall-caller-A\"")), 1);
         const QString warning =
             messages.containing(QStringLiteral("\"stall-caller-A\"")).constFirst();
@@ -188,6 +207,7 @@ void tst_StallWarning::blockedCallerWarnsOnceNamingItsThread() {
         // A thread with only an OS name, blocked later: by its warning, the watchdog has looked
         // at the first caller several more times.
         JoiningThread second = blockedCaller(runner, "stall-os-name", /*osName=*/true);
+        const CloseAtEnd closeSecond{runner};
         QTRY_COMPARE(messages.countContaining(QStringLiteral("\"stall-os-name\"")), 1);
         QCOMPARE(messages.countContaining(QStringLiteral("\"stall-caller-A\"")), 1);
         QCOMPARE(messages.countContaining(QStringLiteral("SubmittedCallable")), 0);

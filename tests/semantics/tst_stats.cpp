@@ -87,6 +87,17 @@ QCoro::Task<int> ignoringStop(std::shared_ptr<std::latch> started) {
     co_return -2;
 }
 
+//! Unblocks a step that waits on \a flag; its destructor does too, so that a failing check never
+//! leaves the loop blocked and the test hanging in a join.
+struct Release {
+    std::atomic<bool> &flag;
+    void operator()() const {
+        flag = true;
+        flag.notify_all();
+    }
+    ~Release() { (*this)(); }
+};
+
 RunnerOptions named(const char *name) {
     RunnerOptions options;
     options.threadName = QString::fromLatin1(name);
@@ -316,10 +327,10 @@ void tst_Stats::longestStallSeesABlockingStep() {
                 co_return;
             });
         });
+        const Release release{released};
         // The step running now counts, so this is seen while it still blocks.
         QTRY_VERIFY(runner.stats().longestStall >= 100ms);
-        released = true;
-        released.notify_all();
+        release();
     }
     // And kept once it has ended.
     QVERIFY(runner.stats().longestStall >= 100ms);
