@@ -121,6 +121,7 @@ private Q_SLOTS:
     // onCaller()
     void onCallerRunsOnBlockedCaller();
     void onCallerVoidAndException();
+    void onCallerMoveOnlyResultAndCallable();
     void onCallerRunsNothingElseOnCaller();
     void onCallerInOrderAcrossGather();
     void onCallerAfterTimeoutThrowsTimeout();
@@ -242,6 +243,21 @@ void tst_CallContext::onCallerVoidAndException() {
     });
     QCOMPARE(touched, 1);
     QCOMPARE(message, QStringLiteral("from the caller"));
+}
+
+void tst_CallContext::onCallerMoveOnlyResultAndCallable() {
+    EventLoopThreadRunner runner;
+    auto owned = std::make_unique<int>(5);
+    const int value = runner.run([&owned]() -> QCoro::Task<int> {
+        const CallContext call = palitra::currentCall();
+        // A move-only callable (it owns a unique_ptr) giving a move-only result. Named first:
+        // g++ 12 destroys a lambda temporary with an init-capture inside a co_await twice.
+        auto giveBack = [taken = std::move(owned)]() mutable { return std::move(taken); };
+        std::unique_ptr<int> result = co_await call.onCaller(std::move(giveBack));
+        co_return *result;
+    });
+    QCOMPARE(value, 5);
+    QVERIFY(!owned);
 }
 
 void tst_CallContext::onCallerRunsNothingElseOnCaller() {
