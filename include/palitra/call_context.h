@@ -87,6 +87,10 @@ public:
      * thread) or this context belongs to no call. While the process exits, a blocked caller
      * runs nothing: the `co_await` stays suspended (see docs/SEMANTICS.md, exit).
      *
+     * \note g++ 12 destroys twice a lambda temporary with an init-capture of a type with a
+     * destructor written inside a `co_await` expression: name such a lambda first and pass it
+     * with std::move.
+     *
      * Await it on the runner's loop thread (or any thread with a running Qt event loop): the
      * coroutine resumes there, from that thread's event loop.
      */

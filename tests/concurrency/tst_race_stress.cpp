@@ -259,8 +259,7 @@ constexpr unsigned valueOrClosed = bit(Value) | bit(Closed);
 class Worker {
 public:
     Worker(World &world, unsigned index, Watchdog::Slot &slot)
-        : m_world(world), m_index(index), m_slot(slot),
-          m_rng(world.config().seed * 1000003u + index),
+        : m_world(world), m_slot(slot), m_rng(world.config().seed * 1000003u + index),
           m_pick(opWeights.begin(), opWeights.end()) {}
 
     void operator()() {
@@ -487,7 +486,6 @@ private:
     }
 
     World &m_world;
-    unsigned m_index;
     Watchdog::Slot &m_slot;
     std::mt19937_64 m_rng;
     std::discrete_distribution<int> m_pick;

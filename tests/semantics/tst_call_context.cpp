@@ -51,6 +51,45 @@ QCoro::Task<Ending> endingOf(Awaitable awaitable) {
     }
 }
 
+//! A gather of two coroutines whose caller is kept busy: the first's onCaller() runs a given
+//! function on the caller, and the second asks for its own onCaller() (after one suspension)
+//! while that may still run. How each co_await ended arrives in first and second.
+struct BusyCaller {
+    std::promise<Ending> firstEnding;
+    std::promise<Ending> secondEnding;
+    std::future<Ending> first = firstEnding.get_future();
+    std::future<Ending> second = secondEnding.get_future();
+    std::atomic<bool> secondAsked{false};
+    std::atomic<bool> secondRan{false};
+
+    //! How the gather ended for its caller.
+    template<typename Hold, typename... Timeout>
+    Ending gather(EventLoopThreadRunner &runner, Hold holdCaller, Timeout... timeout) {
+        try {
+            runner.gather(
+                [this, holdCaller]() -> QCoro::Task<> {
+                    const CallContext call = palitra::currentCall();
+                    firstEnding.set_value(co_await endingOf(call.onCaller(holdCaller)));
+                },
+                [this]() -> QCoro::Task<> {
+                    const CallContext call = palitra::currentCall();
+                    co_await palitra::sleepFor(1ms, std::stop_token{});
+                    secondAsked = true;
+                    secondEnding.set_value(
+                        co_await endingOf(call.onCaller([this] { secondRan = true; })));
+                },
+                timeout...);
+            return Ending::Value;
+        } catch (const palitra::TimeoutError &) {
+            return Ending::Timeout;
+        } catch (const palitra::RunnerClosedError &) {
+            return Ending::Closed;
+        } catch (const palitra::Error &) {
+            return Ending::OtherError;
+        }
+    }
+};
+
 //! A stop-aware helper that a callable calls after its first suspension: it can only stop
 //! because it was handed the call's token.
 QCoro::Task<bool> sleepLong(std::stop_token stop) {
@@ -82,6 +121,7 @@ private Q_SLOTS:
     // onCaller()
     void onCallerRunsOnBlockedCaller();
     void onCallerVoidAndException();
+    void onCallerMoveOnlyResultAndCallable();
     void onCallerRunsNothingElseOnCaller();
     void onCallerInOrderAcrossGather();
     void onCallerAfterTimeoutThrowsTimeout();
@@ -205,6 +245,21 @@ void tst_CallContext::onCallerVoidAndException() {
     QCOMPARE(message, QStringLiteral("from the caller"));
 }
 
+void tst_CallContext::onCallerMoveOnlyResultAndCallable() {
+    EventLoopThreadRunner runner;
+    auto owned = std::make_unique<int>(5);
+    const int value = runner.run([&owned]() -> QCoro::Task<int> {
+        const CallContext call = palitra::currentCall();
+        // A move-only callable (it owns a unique_ptr) giving a move-only result. Named first:
+        // g++ 12 destroys a lambda temporary with an init-capture inside a co_await twice.
+        auto giveBack = [taken = std::move(owned)]() mutable { return std::move(taken); };
+        std::unique_ptr<int> result = co_await call.onCaller(std::move(giveBack));
+        co_return *result;
+    });
+    QCOMPARE(value, 5);
+    QVERIFY(!owned);
+}
+
 void tst_CallContext::onCallerRunsNothingElseOnCaller() {
     // A queued call to the caller's thread, posted before it blocks: the caller's wait runs
     // the routed work and never this event, which runs only once the caller's own loop does.
@@ -266,34 +321,24 @@ void tst_CallContext::onCallerQueuedWhenCallerTimesOut() {
     // queued (or arrives after the timeout): the caller leaves on time and the second never
     // runs; its co_await throws TimeoutError.
     Watchdog watchdog(60s, "onCallerQueuedWhenCallerTimesOut");
-    std::promise<Ending> second;
-    auto secondEnded = second.get_future();
-    std::atomic<bool> secondAsked{false};
-    std::atomic<bool> secondRan{false};
     EventLoopThreadRunner runner;
     palitra::test::startLoop(runner);
     const auto timeout = 100ms;
     const auto deadline = Clock::now() + timeout;
-    QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,
-                             runner.gather(
-                                 [&]() -> QCoro::Task<> {
-                                     const CallContext call = palitra::currentCall();
-                                     co_await call.onCaller([&] {
-                                         while (!secondAsked || Clock::now() < deadline)
-                                             std::this_thread::yield();
-                                     });
-                                 },
-                                 [&]() -> QCoro::Task<> {
-                                     const CallContext call = palitra::currentCall();
-                                     co_await palitra::sleepFor(1ms, std::stop_token{});
-                                     secondAsked = true;
-                                     second.set_value(co_await endingOf(
-                                         call.onCaller([&secondRan] { secondRan = true; })));
-                                 },
-                                 timeout));
-    QCOMPARE(secondEnded.wait_for(30s), std::future_status::ready);
-    QCOMPARE(secondEnded.get(), Ending::Timeout);
-    QVERIFY(!secondRan);
+    BusyCaller busy;
+    const Ending caller = busy.gather(
+        runner,
+        [&] {
+            while (!busy.secondAsked || Clock::now() < deadline)
+                std::this_thread::yield();
+        },
+        timeout);
+    QCOMPARE(caller, Ending::Timeout);
+    QCOMPARE(busy.first.wait_for(30s), std::future_status::ready);
+    QCOMPARE(busy.second.wait_for(30s), std::future_status::ready);
+    QCOMPARE(busy.first.get(), Ending::Value); // it ran: it was taken before the deadline
+    QCOMPARE(busy.second.get(), Ending::Timeout);
+    QVERIFY(!busy.secondRan);
 }
 
 void tst_CallContext::onCallerAfterCloseThrowsClosed() {
@@ -323,43 +368,27 @@ void tst_CallContext::closeWhileOnCallerRunsAndQueued() {
     // queued: the first completes normally, the second never runs (RunnerClosedError), and the
     // caller is released with RunnerClosedError.
     Watchdog watchdog(60s, "closeWhileOnCallerRunsAndQueued");
-    std::promise<Ending> first;
-    std::promise<Ending> second;
-    auto firstEnded = first.get_future();
-    auto secondEnded = second.get_future();
-    std::atomic<bool> secondAsked{false};
-    std::atomic<bool> secondRan{false};
     std::latch firstRunning{1};
     EventLoopThreadRunner runner;
     palitra::test::startLoop(runner);
+    BusyCaller busy;
     JoiningThread closer([&] {
         firstRunning.wait();
-        while (!secondAsked)
+        while (!busy.secondAsked)
             std::this_thread::yield();
         runner.close();
     });
-    QVERIFY_THROWS_EXCEPTION(palitra::RunnerClosedError,
-                             runner.gather(
-                                 [&]() -> QCoro::Task<> {
-                                     const CallContext call = palitra::currentCall();
-                                     first.set_value(co_await endingOf(call.onCaller([&] {
-                                         firstRunning.count_down();
-                                         while (runner.isRunning()) // until close() has begun
-                                             std::this_thread::yield();
-                                     })));
-                                 },
-                                 [&]() -> QCoro::Task<> {
-                                     const CallContext call = palitra::currentCall();
-                                     co_await palitra::sleepFor(1ms, std::stop_token{});
-                                     secondAsked = true;
-                                     second.set_value(co_await endingOf(
-                                         call.onCaller([&secondRan] { secondRan = true; })));
-                                 }));
-    QCOMPARE(firstEnded.wait_for(30s), std::future_status::ready);
-    QCOMPARE(firstEnded.get(), Ending::Value);
-    QCOMPARE(secondEnded.wait_for(30s), std::future_status::ready);
-    QCOMPARE(secondEnded.get(), Ending::Closed);
-    QVERIFY(!secondRan);
+    const Ending caller = busy.gather(runner, [&] {
+        firstRunning.count_down();
+        while (runner.isRunning()) // until close() has begun
+            std::this_thread::yield();
+    });
+    QCOMPARE(caller, Ending::Closed);
+    QCOMPARE(busy.first.wait_for(30s), std::future_status::ready);
+    QCOMPARE(busy.second.wait_for(30s), std::future_status::ready);
+    QCOMPARE(busy.first.get(), Ending::Value);
+    QCOMPARE(busy.second.get(), Ending::Closed);
+    QVERIFY(!busy.secondRan);
 }
 
 void tst_CallContext::onCallerOnSubmittedCallIsError() {

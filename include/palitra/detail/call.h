@@ -218,39 +218,53 @@ private:
     std::size_t m_index = 0;
 };
 
-//! One palitra::run().
-template<typename Fn>
-class RunCall final : public CallBase {
+//! What every call of one coroutine (run, submit) does with it, whatever waits for it: \a Base
+//! is CallBase for a blocked caller, FutureCallBase for a QFuture.
+template<typename Fn, typename Base>
+class SingleJobCall : public Base {
 public:
-    template<typename F>
-    explicit RunCall(F &&fn) : m_job(std::forward<F>(fn)) {}
+    void discard() noexcept override { m_job.discard(); }
 
-    void start() noexcept override {
-        if (!begin()) { // the caller left before the loop got here: don't start it at all
+protected:
+    template<typename F, typename... BaseArgs>
+    explicit SingleJobCall(F &&fn, BaseArgs... baseArgs)
+        : Base(baseArgs...), m_job(std::forward<F>(fn)) {}
+
+    //! Loop thread: invokes the callable if \a claimed (the call has not ended while queued);
+    //! otherwise drops it unstarted.
+    void startJob(bool claimed) noexcept {
+        if (!claimed) { // the waiter left before the loop got here: don't start it at all
             m_job.discard();
-            retire();
+            this->retire();
             return;
         }
         CurrentCallScope scope(*this);
-        coroutineStarted();
+        this->coroutineStarted();
         m_job.start(*this, 0);
     }
 
-    void discard() noexcept override { m_job.discard(); }
+    Job<Fn> m_job;
+};
+
+//! One palitra::run().
+template<typename Fn>
+class RunCall final : public SingleJobCall<Fn, CallBase> {
+public:
+    template<typename F>
+    explicit RunCall(F &&fn) : SingleJobCall<Fn, CallBase>(std::forward<F>(fn)) {}
+
+    void start() noexcept override { this->startJob(this->begin()); }
 
     void jobEnded(std::size_t, std::exception_ptr failure) noexcept override {
-        coroutineEnded();
-        completion().finish(std::move(failure));
-        retire();
+        this->coroutineEnded();
+        this->completion().finish(std::move(failure));
+        this->retire();
     }
 
     ValueOf<Fn> take() {
         if constexpr (!std::is_void_v<ValueOf<Fn>>)
-            return m_job.takeSlot();
+            return this->m_job.takeSlot();
     }
-
-private:
-    Job<Fn> m_job;
 };
 
 //! The shared part of both gather calls: counting ends, first failure, outcome mode.

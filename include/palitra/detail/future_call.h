@@ -74,45 +74,34 @@ private:
 
 //! One submit(fn).
 template<typename Fn>
-class FutureCall final : public FutureCallBase {
+class FutureCall final : public SingleJobCall<Fn, FutureCallBase> {
 public:
     using Value = ValueOf<Fn>;
 
     template<typename F>
-    FutureCall(F &&fn, Deadline deadline) : FutureCallBase(deadline), m_job(std::forward<F>(fn)) {
+    FutureCall(F &&fn, Deadline deadline)
+        : SingleJobCall<Fn, FutureCallBase>(std::forward<F>(fn), deadline) {
         m_future.reportStarted();
     }
 
     QFuture<Value> future() { return m_future.future(); }
 
-    void start() noexcept override {
-        if (!beginWatched()) {
-            m_job.discard();
-            retire();
-            return;
-        }
-        CurrentCallScope scope(*this);
-        coroutineStarted();
-        m_job.start(*this, 0);
-    }
-
-    void discard() noexcept override { m_job.discard(); }
+    void start() noexcept override { this->startJob(this->beginWatched()); }
 
     void jobEnded(std::size_t, std::exception_ptr failure) noexcept override {
-        coroutineEnded();
-        settle(std::move(failure));
-        retire();
+        this->coroutineEnded();
+        this->settle(std::move(failure));
+        this->retire();
     }
 
 private:
     QFutureInterfaceBase &futureInterface() noexcept override { return m_future; }
     void reportValue() override {
         if constexpr (!std::is_void_v<Value>)
-            m_future.reportAndMoveResult(m_job.takeSlot());
+            m_future.reportAndMoveResult(this->m_job.takeSlot());
     }
     void reportFinished() noexcept override { m_future.reportFinished(); }
 
-    Job<Fn> m_job;
     QFutureInterface<Value> m_future;
 };
 
