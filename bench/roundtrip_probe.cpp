@@ -7,6 +7,8 @@
 //     roundtrip_probe <palitra|asio|floor> <calls>
 //     roundtrip_probe gather1000 <gathers>      (1000 trivial coroutines per gather)
 //     roundtrip_probe timers1000 <gathers>      (1000 coroutines awaiting palitra::sleepFor(1ms))
+//     roundtrip_probe contention<T> <calls>     (T caller threads on one runner, <calls> each;
+//                                                prints the aggregate rate too)
 #include <palitra/palitra.h>
 
 #include <QCoro/QCoroTask>
@@ -18,6 +20,9 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -86,10 +91,35 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "usage: %s <palitra|asio|floor> <calls>\n", argv[0]);
         return 2;
     }
-    const long calls = std::atol(argv[2]);
+    long calls = std::atol(argv[2]);
     long sum = 0;
     long switches = 0;
-    if (std::strcmp(argv[1], "gather1000") == 0 || std::strcmp(argv[1], "timers1000") == 0) {
+    if (std::strncmp(argv[1], "contention", 10) == 0) {
+        const int threads = std::max(1, std::atoi(argv[1] + 10));
+        palitra::EventLoopThreadRunner runner;
+        runner.run([] { return trivialTask(); });
+        std::vector<std::thread> callers;
+        std::atomic<long> total{0};
+        switches = contextSwitches();
+        const auto start = std::chrono::steady_clock::now();
+        for (int t = 0; t < threads; ++t) {
+            callers.emplace_back([&] {
+                long mine = 0;
+                for (long i = 0; i < calls; ++i)
+                    mine += runner.run([] { return trivialTask(); });
+                total += mine;
+            });
+        }
+        for (auto &caller : callers)
+            caller.join();
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        switches = contextSwitches() - switches;
+        sum = total;
+        std::printf("%d threads: %.0f calls/s\n", threads,
+                    static_cast<double>(calls) * threads / seconds);
+        calls *= threads;
+    } else if (std::strcmp(argv[1], "gather1000") == 0 || std::strcmp(argv[1], "timers1000") == 0) {
         palitra::EventLoopThreadRunner runner;
         const auto trivial = [] { return trivialTask(); };
         const auto sleeper = []() -> QCoro::Task<int> {

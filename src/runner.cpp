@@ -50,9 +50,9 @@ void EventLoopThreadRunner::checkUsable() const {
 void EventLoopThreadRunner::execute(detail::CallBase &call, detail::Deadline deadline) {
     using detail::CallStatus;
     const bool loopWasIdle = d->dispatch(&call);
-    // A spin pays off only when the loop was idle: then a quick result needs no wake-up.
-    const auto spin = loopWasIdle ? d->spinBudget() : std::chrono::nanoseconds::zero();
-    const CallStatus status = call.completion().wait(deadline, spin);
+    // A quick outcome caught while spinning needs no sleep and no wake-up (SpinPolicy).
+    d->spinPolicy().spin(call.completion(), deadline, loopWasIdle);
+    const CallStatus status = call.completion().wait(deadline, std::chrono::nanoseconds::zero());
     d->leave(&call);
 
     switch (status) {

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+#include "spin_policy_p.h"
+
+#include <palitra/runner.h>
+
+#include "runner_core_p.h"
+
+#include <sched.h>
+
+#include <algorithm>
+
+namespace palitra::detail {
+
+namespace {
+
+// Spinning only pays off when the loop thread can run on another CPU meanwhile.
+std::chrono::nanoseconds usableSpin(std::chrono::nanoseconds requested) noexcept {
+    if (requested <= std::chrono::nanoseconds::zero())
+        return std::chrono::nanoseconds::zero();
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2)
+        return std::chrono::nanoseconds::zero();
+    return requested;
+}
+
+inline void cpuRelax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+} // namespace
+
+SpinPolicy::SpinPolicy(std::chrono::nanoseconds budget) noexcept : m_budget(usableSpin(budget)) {}
+
+bool SpinPolicy::shouldSpin(bool loopWasIdle, bool &isProbe) noexcept {
+    isProbe = false;
+    if (!loopWasIdle) {
+        // The loop has other calls to run first: this one is unlikely to be quick.
+        m_blockedBusy.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+    if (m_misses.load(std::memory_order_relaxed) < missLimit)
+        return true;
+    if (m_sinceProbe.fetch_add(1, std::memory_order_relaxed) + 1 <
+        m_probeEvery.load(std::memory_order_relaxed)) {
+        m_blockedCold.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+    m_sinceProbe.store(0, std::memory_order_relaxed);
+    isProbe = true;
+    return true;
+}
+
+void SpinPolicy::record(bool caught, bool isProbe) noexcept {
+    m_spins.fetch_add(1, std::memory_order_relaxed);
+    if (caught) {
+        m_caught.fetch_add(1, std::memory_order_relaxed);
+        m_misses.store(0, std::memory_order_relaxed);
+        m_probeEvery.store(probeFirst, std::memory_order_relaxed);
+        return;
+    }
+    if (m_misses.load(std::memory_order_relaxed) < missLimit)
+        m_misses.fetch_add(1, std::memory_order_relaxed);
+    if (isProbe) {
+        // Still slow: probe half as often, so that long calls cost next to nothing in spins.
+        const unsigned every = m_probeEvery.load(std::memory_order_relaxed);
+        m_probeEvery.store(std::min(every * 2, probeMax), std::memory_order_relaxed);
+    }
+}
+
+bool SpinPolicy::spin(const Completion &completion, Deadline deadline, bool loopWasIdle) noexcept {
+    if (m_budget <= std::chrono::nanoseconds::zero())
+        return false;
+    bool isProbe = false;
+    if (!shouldSpin(loopWasIdle, isProbe))
+        return false;
+    const Deadline spinEnd = std::min(deadline, Clock::now() + m_budget);
+    bool caught = !completion.isPending();
+    while (!caught && Clock::now() < spinEnd) {
+        cpuRelax();
+        caught = !completion.isPending();
+    }
+    record(caught, isProbe);
+    return caught;
+}
+
+SpinStats SpinPolicy::stats() const noexcept {
+    SpinStats stats;
+    stats.spins = m_spins.load(std::memory_order_relaxed);
+    stats.caught = m_caught.load(std::memory_order_relaxed);
+    stats.blockedCold = m_blockedCold.load(std::memory_order_relaxed);
+    stats.blockedBusy = m_blockedBusy.load(std::memory_order_relaxed);
+    return stats;
+}
+
+SpinStats spinStats(EventLoopThreadRunner &runner) noexcept {
+    return RunnerInternals::core(runner).spinPolicy().stats();
+}
+
+} // namespace palitra::detail
