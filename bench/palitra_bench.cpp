@@ -46,6 +46,7 @@
 #include <new>
 #include <string>
 #include <thread>
+#include <time.h>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -299,25 +300,12 @@ int threadPerCall(Kind kind) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// The optional bounded spin before blocking: its rows appear when RunnerOptions has it.
-template<typename Options>
-concept HasSpinOption = requires(Options options) {
-    options.spinBeforeBlocking = 5us;
-};
-constexpr bool hasSpinOption = HasSpinOption<palitra::RunnerOptions>;
-constexpr auto benchSpin = 10us;
-
-template<typename Options>
-void setSpin(Options &options) {
-    if constexpr (HasSpinOption<Options>) // a template, so that this compiles without the option
-        options.spinBeforeBlocking = benchSpin;
-}
-
+// The runners: default options (the adaptive spin on), and the same with the spin turned off.
 palitra::RunnerOptions benchOptions(QString name, bool spin) {
     palitra::RunnerOptions options;
     options.threadName = std::move(name);
-    if (spin)
-        setSpin(options);
+    if (!spin)
+        options.spinBeforeBlocking = std::chrono::nanoseconds::zero();
     return options;
 }
 
@@ -327,9 +315,9 @@ struct Fixtures {
     CondvarFloor condvarFloor;
     AtomicFloor atomicFloor;
     AsioThread asio;
-    palitra::EventLoopThreadRunner runner{benchOptions(QStringLiteral("palitra-bench"), false)};
-    palitra::EventLoopThreadRunner spinRunner{
-        benchOptions(QStringLiteral("palitra-bench-spin"), true)};
+    palitra::EventLoopThreadRunner runner{benchOptions(QStringLiteral("palitra-bench"), true)};
+    palitra::EventLoopThreadRunner noSpinRunner{
+        benchOptions(QStringLiteral("palitra-bench-nospin"), false)};
 };
 Fixtures *fixtures = nullptr;
 
@@ -362,9 +350,31 @@ void palitraSubmit(benchmark::State &state, Kind kind) {
         benchmark::DoNotOptimize(runner().submit([kind] { return makeTask(kind); }).result());
 }
 
-void palitraRunnerSpin(benchmark::State &state, Kind kind) {
+void palitraRunnerNoSpin(benchmark::State &state, Kind kind) {
     for (auto _ : state)
-        benchmark::DoNotOptimize(fixtures->spinRunner.run([kind] { return makeTask(kind); }));
+        benchmark::DoNotOptimize(fixtures->noSpinRunner.run([kind] { return makeTask(kind); }));
+}
+
+// The caller's CPU time per call for calls that take 1 ms (a palitra::sleepFor each): what the
+// adaptive spin costs where it cannot pay off, next to never spinning.
+double threadCpuSeconds() {
+    timespec now{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
+void slowCallCpu(benchmark::State &state, bool spin) {
+    auto &target = spin ? runner() : fixtures->noSpinRunner;
+    const auto sleeper = []() -> QCoro::Task<int> {
+        co_await palitra::sleepFor(1ms, palitra::currentStopToken());
+        co_return 42;
+    };
+    const double start = threadCpuSeconds();
+    for (auto _ : state)
+        benchmark::DoNotOptimize(target.run(sleeper));
+    state.counters["caller_cpu_us"] =
+        (threadCpuSeconds() - start) * 1e6 /
+        static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1));
 }
 
 void palitraRunnerOwnSleep(benchmark::State &state) {
@@ -445,9 +455,9 @@ void palitraContention(benchmark::State &state) {
     state.SetItemsProcessed(state.iterations());
 }
 
-void palitraSpinContention(benchmark::State &state) {
+void palitraNoSpinContention(benchmark::State &state) {
     for (auto _ : state)
-        benchmark::DoNotOptimize(fixtures->spinRunner.run(trivialCallable));
+        benchmark::DoNotOptimize(fixtures->noSpinRunner.run(trivialCallable));
     state.SetItemsProcessed(state.iterations());
 }
 
@@ -577,9 +587,7 @@ void registerAll() {
         }
         timed(RegisterBenchmark((p + "palitra_runner").c_str(), palitraRunner, kind));
         timed(RegisterBenchmark((p + "palitra_submit").c_str(), palitraSubmit, kind));
-        if (hasSpinOption)
-            timed(RegisterBenchmark((p + "palitra_runner_spin10us").c_str(), palitraRunnerSpin,
-                                    kind));
+        timed(RegisterBenchmark((p + "palitra_runner_nospin").c_str(), palitraRunnerNoSpin, kind));
         if (kind == Kind::Timer0)
             timed(RegisterBenchmark((p + "palitra_runner_palitra_sleepFor").c_str(),
                                     palitraRunnerOwnSleep));
@@ -607,13 +615,24 @@ void registerAll() {
     std::vector<benchmark::internal::Benchmark *> contention{
         RegisterBenchmark("contention/palitra_runner", palitraContention),
         RegisterBenchmark("contention/asio_co_spawn", asioContention),
-        RegisterBenchmark("contention/floor_condvar", floorContention)};
-    if (hasSpinOption)
-        contention.push_back(
-            RegisterBenchmark("contention/palitra_runner_spin10us", palitraSpinContention));
+        RegisterBenchmark("contention/floor_condvar", floorContention),
+        RegisterBenchmark("contention/palitra_runner_nospin", palitraNoSpinContention)};
     for (auto *b : contention)
-        withSpread(b)->Threads(1)->Threads(2)->Threads(4)->Threads(8)->UseRealTime()->Unit(
-            benchmark::kMicrosecond);
+        withSpread(b)
+            ->Threads(1)
+            ->Threads(2)
+            ->Threads(4)
+            ->Threads(8)
+            ->Threads(16)
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
+
+    for (const auto &[name, spin] :
+         {std::pair{"palitra_adaptive", true}, {"palitra_nospin", false}})
+        withSpread(
+            RegisterBenchmark((std::string("slowcall/1ms/") + name).c_str(), slowCallCpu, spin))
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
 
     const auto once = [](benchmark::internal::Benchmark *b) {
         b->Iterations(1)->Repetitions(1)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -646,7 +665,7 @@ int main(int argc, char **argv) {
         fixtures = &shared;
         // Start every persistent thread before the first timing.
         runner().run(trivialCallable);
-        shared.spinRunner.run(trivialCallable);
+        shared.noSpinRunner.run(trivialCallable);
         palitra::run(trivialCallable);
         asioCall(shared.asio.context(), Kind::Trivial);
         shared.condvarFloor.call();

@@ -11,6 +11,8 @@
 //                                                prints the aggregate rate too)
 #include <palitra/palitra.h>
 
+#include <palitra/detail/spin_stats.h>
+
 #include <QCoro/QCoroTask>
 
 #include <boost/asio/co_spawn.hpp>
@@ -116,8 +118,14 @@ int main(int argc, char **argv) {
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         switches = contextSwitches() - switches;
         sum = total;
-        std::printf("%d threads: %.0f calls/s\n", threads,
-                    static_cast<double>(calls) * threads / seconds);
+        const auto spin = palitra::detail::spinStats(runner);
+        std::printf("%d threads: %.0f calls/s; spun %llu (caught %llu), blocked at once %llu "
+                    "(cold) + %llu (loop busy)\n",
+                    threads, static_cast<double>(calls) * threads / seconds,
+                    static_cast<unsigned long long>(spin.spins),
+                    static_cast<unsigned long long>(spin.caught),
+                    static_cast<unsigned long long>(spin.blockedCold),
+                    static_cast<unsigned long long>(spin.blockedBusy));
         calls *= threads;
     } else if (std::strcmp(argv[1], "gather1000") == 0 || std::strcmp(argv[1], "timers1000") == 0) {
         palitra::EventLoopThreadRunner runner;
