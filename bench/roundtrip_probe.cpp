@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -96,7 +97,32 @@ int main(int argc, char **argv) {
     long calls = std::atol(argv[2]);
     long sum = 0;
     long switches = 0;
-    if (std::strncmp(argv[1], "contention", 10) == 0) {
+    if (std::strcmp(argv[1], "slow1ms") == 0 || std::strcmp(argv[1], "slow1ms_nospin") == 0) {
+        palitra::RunnerOptions options;
+        if (argv[1][7] == '_')
+            options.spinBeforeBlocking = std::chrono::nanoseconds::zero();
+        palitra::EventLoopThreadRunner runner(options);
+        const auto sleeper = []() -> QCoro::Task<int> {
+            co_await palitra::sleepFor(std::chrono::milliseconds(1), palitra::currentStopToken());
+            co_return 42;
+        };
+        runner.run(sleeper);
+        timespec before{}, after{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &before);
+        for (long i = 0; i < calls; ++i)
+            sum += runner.run(sleeper);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &after);
+        const auto spin = palitra::detail::spinStats(runner);
+        std::printf("%s: caller CPU %.2f us per call; spun %llu (caught %llu), blocked at once "
+                    "%llu (cold) + %llu (loop busy)\n",
+                    argv[1],
+                    ((after.tv_sec - before.tv_sec) * 1e9 + (after.tv_nsec - before.tv_nsec)) /
+                        1e3 / static_cast<double>(calls),
+                    static_cast<unsigned long long>(spin.spins),
+                    static_cast<unsigned long long>(spin.caught),
+                    static_cast<unsigned long long>(spin.blockedCold),
+                    static_cast<unsigned long long>(spin.blockedBusy));
+    } else if (std::strncmp(argv[1], "contention", 10) == 0) {
         const int threads = std::max(1, std::atoi(argv[1] + 10));
         palitra::EventLoopThreadRunner runner;
         runner.run([] { return trivialTask(); });

@@ -24,6 +24,8 @@ std::chrono::nanoseconds usableSpin(std::chrono::nanoseconds requested) noexcept
     return requested;
 }
 
+constexpr std::chrono::microseconds yieldAfter{3};
+
 inline void cpuRelax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
@@ -78,10 +80,17 @@ bool SpinPolicy::spin(const Completion &completion, Deadline deadline, bool loop
     bool isProbe = false;
     if (!shouldSpin(loopWasIdle, isProbe))
         return false;
-    const Deadline spinEnd = std::min(deadline, Clock::now() + m_budget);
+    const auto start = Clock::now();
+    const Deadline spinEnd = std::min(deadline, start + m_budget);
+    const Deadline yieldFrom = start + yieldAfter;
     bool caught = !completion.isPending();
-    while (!caught && Clock::now() < spinEnd) {
-        cpuRelax();
+    for (auto now = start; !caught && now < spinEnd; now = Clock::now()) {
+        // Past a short pure spin, let the loop thread have this CPU if it waits for one (the
+        // other CPUs may be busy with other processes): a spin must never be what delays it.
+        if (now < yieldFrom)
+            cpuRelax();
+        else
+            sched_yield();
         caught = !completion.isPending();
     }
     record(caught, isProbe);

@@ -19,7 +19,8 @@ namespace palitra::detail {
  * probeFirst blocked calls, then twice as many after each probe that misses, up to probeMax),
  * so that a runner whose calls became quick again recovers. It never spins when the loop was
  * busy (the queue was not empty) or when the process may run on one CPU only (the loop could
- * not run meanwhile).
+ * not run meanwhile). Past its first microseconds the spin yields the CPU between two looks, so
+ * that a loop thread waiting for this CPU (the others busy with other processes) is not delayed.
  *
  * The counters are relaxed atomics: callers on several threads share them, and an estimate that
  * is a call or two behind is good enough for a heuristic.
