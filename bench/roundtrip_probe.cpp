@@ -146,12 +146,13 @@ int main(int argc, char **argv) {
         sum = total;
         const auto spin = palitra::detail::spinStats(runner);
         std::printf("%d threads: %.0f calls/s; spun %llu (caught %llu), blocked at once %llu "
-                    "(cold) + %llu (loop busy)\n",
+                    "(cold) + %llu (loop busy) + %llu (others spinning)\n",
                     threads, static_cast<double>(calls) * threads / seconds,
                     static_cast<unsigned long long>(spin.spins),
                     static_cast<unsigned long long>(spin.caught),
                     static_cast<unsigned long long>(spin.blockedCold),
-                    static_cast<unsigned long long>(spin.blockedBusy));
+                    static_cast<unsigned long long>(spin.blockedBusy),
+                    static_cast<unsigned long long>(spin.blockedCrowded));
         calls *= threads;
     } else if (std::strcmp(argv[1], "gather1000") == 0 || std::strcmp(argv[1], "timers1000") == 0) {
         palitra::EventLoopThreadRunner runner;

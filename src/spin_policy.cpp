@@ -13,13 +13,18 @@ namespace palitra::detail {
 
 namespace {
 
-// Spinning only pays off when the loop thread can run on another CPU meanwhile.
-std::chrono::nanoseconds usableSpin(std::chrono::nanoseconds requested) noexcept {
-    if (requested <= std::chrono::nanoseconds::zero())
-        return std::chrono::nanoseconds::zero();
+// How many CPUs this process may run on (a guess of 2 when the kernel will not say).
+int usableCpus() noexcept {
     cpu_set_t cpus;
     CPU_ZERO(&cpus);
-    if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2)
+    if (sched_getaffinity(0, sizeof cpus, &cpus) != 0)
+        return 2;
+    return CPU_COUNT(&cpus);
+}
+
+// Spinning only pays off when the loop thread can run on another CPU meanwhile.
+std::chrono::nanoseconds usableSpin(std::chrono::nanoseconds requested, int cpus) noexcept {
+    if (requested <= std::chrono::nanoseconds::zero() || cpus < 2)
         return std::chrono::nanoseconds::zero();
     return requested;
 }
@@ -36,7 +41,11 @@ inline void cpuRelax() noexcept {
 
 } // namespace
 
-SpinPolicy::SpinPolicy(std::chrono::nanoseconds budget) noexcept : m_budget(usableSpin(budget)) {}
+SpinPolicy::SpinPolicy(std::chrono::nanoseconds budget) noexcept
+    : SpinPolicy(budget, usableCpus()) {}
+
+SpinPolicy::SpinPolicy(std::chrono::nanoseconds budget, int cpus) noexcept
+    : m_budget(usableSpin(budget, cpus)), m_maxSpinners(std::max(1, cpus - 1)) {}
 
 bool SpinPolicy::shouldSpin(bool loopWasIdle, bool &isProbe) noexcept {
     isProbe = false;
@@ -80,6 +89,13 @@ bool SpinPolicy::spin(const Completion &completion, Deadline deadline, bool loop
     bool isProbe = false;
     if (!shouldSpin(loopWasIdle, isProbe))
         return false;
+    // One CPU stays for the loop thread: callers beyond that block instead of spinning, or they
+    // would take the CPU the loop needs to answer them.
+    if (m_spinners.fetch_add(1, std::memory_order_relaxed) >= m_maxSpinners) {
+        m_spinners.fetch_sub(1, std::memory_order_relaxed);
+        m_blockedCrowded.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
     const auto start = Clock::now();
     const Deadline spinEnd = std::min(deadline, start + m_budget);
     const Deadline yieldFrom = start + yieldAfter;
@@ -93,6 +109,7 @@ bool SpinPolicy::spin(const Completion &completion, Deadline deadline, bool loop
             sched_yield();
         caught = !completion.isPending();
     }
+    m_spinners.fetch_sub(1, std::memory_order_relaxed);
     record(caught, isProbe);
     return caught;
 }
@@ -103,6 +120,7 @@ SpinStats SpinPolicy::stats() const noexcept {
     stats.caught = m_caught.load(std::memory_order_relaxed);
     stats.blockedCold = m_blockedCold.load(std::memory_order_relaxed);
     stats.blockedBusy = m_blockedBusy.load(std::memory_order_relaxed);
+    stats.blockedCrowded = m_blockedCrowded.load(std::memory_order_relaxed);
     return stats;
 }
 

@@ -19,8 +19,10 @@ namespace palitra::detail {
  * probeFirst blocked calls, then twice as many after each probe that misses, up to probeMax),
  * so that a runner whose calls became quick again recovers. It never spins when the loop was
  * busy (the queue was not empty) or when the process may run on one CPU only (the loop could
- * not run meanwhile). Past its first microseconds the spin yields the CPU between two looks, so
- * that a loop thread waiting for this CPU (the others busy with other processes) is not delayed.
+ * not run meanwhile), and at most one caller fewer than there are CPUs spins at a time: the rest
+ * block, so that the loop thread always has a CPU to answer on. Past its first microseconds the
+ * spin yields the CPU between two looks, so that a loop thread waiting for this CPU (the others
+ * busy with other processes) is not delayed.
  *
  * The counters are relaxed atomics: callers on several threads share them, and an estimate that
  * is a call or two behind is good enough for a heuristic.
@@ -29,6 +31,8 @@ class SpinPolicy {
 public:
     //! \a budget: RunnerOptions::spinBeforeBlocking. Zero or less never spins.
     explicit SpinPolicy(std::chrono::nanoseconds budget) noexcept;
+    //! The same for a process that may run on \a cpus CPUs.
+    SpinPolicy(std::chrono::nanoseconds budget, int cpus) noexcept;
 
     //! The budget after the one-CPU check: zero when this runner never spins.
     std::chrono::nanoseconds budget() const noexcept { return m_budget; }
@@ -54,6 +58,8 @@ private:
     void record(bool caught, bool isProbe) noexcept;
 
     const std::chrono::nanoseconds m_budget;
+    const int m_maxSpinners;
+    std::atomic<int> m_spinners{0};
     std::atomic<int> m_misses{0};          // spins in a row that did not catch the outcome
     std::atomic<unsigned> m_sinceProbe{0}; // calls that blocked at once since the last probe
     std::atomic<unsigned> m_probeEvery{probeFirst};
@@ -62,6 +68,7 @@ private:
     std::atomic<std::uint64_t> m_caught{0};
     std::atomic<std::uint64_t> m_blockedCold{0};
     std::atomic<std::uint64_t> m_blockedBusy{0};
+    std::atomic<std::uint64_t> m_blockedCrowded{0};
 };
 
 } // namespace palitra::detail

@@ -46,7 +46,8 @@ struct RunnerOptions {
      * caught their outcome within the budget; after two misses in a row callers block at once,
      * and probe again after 16 calls, then ever more rarely (up to one call in 1024) while the
      * probes keep missing, so calls that take long cost next to no extra CPU. It never spins
-     * when the loop already had calls queued, nor when the process may run on one CPU only.
+     * when the loop already had calls queued, nor when the process may run on one CPU only, and
+     * at most one caller fewer than there are CPUs spins at a time (the loop keeps a CPU).
      *
      * To turn it off: `options.spinBeforeBlocking = std::chrono::nanoseconds::zero();`
      * (zero or any negative value). A larger budget catches slower calls at the price of more

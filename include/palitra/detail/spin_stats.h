@@ -19,6 +19,8 @@ struct SpinStats {
     std::uint64_t caught = 0;      //!< of them, calls that ended while their caller spun
     std::uint64_t blockedCold = 0; //!< calls that blocked at once: recent spins had missed
     std::uint64_t blockedBusy = 0; //!< calls that blocked at once: the loop had work queued
+    //! calls that blocked at once: as many other callers were spinning as the CPUs allow
+    std::uint64_t blockedCrowded = 0;
 };
 
 //! \copydoc SpinStats
