@@ -110,7 +110,9 @@ bool SpinPolicy::spin(const Completion &completion, Deadline deadline, bool loop
         caught = !completion.isPending();
     }
     m_spinners.fetch_sub(1, std::memory_order_relaxed);
-    record(caught, isProbe);
+    // An outcome first seen after the spin's end (this thread was descheduled, in the yield or
+    // anywhere else) did not come within the budget: for the policy it is a miss.
+    record(caught && Clock::now() <= spinEnd, isProbe);
     return caught;
 }
 
