@@ -46,6 +46,7 @@
 #include <new>
 #include <string>
 #include <thread>
+#include <time.h>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -299,41 +300,16 @@ int threadPerCall(Kind kind) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// The optional bounded spin before blocking: its rows appear when RunnerOptions has it.
-template<typename Options>
-concept HasSpinOption = requires(Options options) {
-    options.spinBeforeBlocking = 5us;
-};
-constexpr bool hasSpinOption = HasSpinOption<palitra::RunnerOptions>;
-constexpr auto benchSpin = 10us;
-
-template<typename Options>
-void setSpin(Options &options) {
-    if constexpr (HasSpinOption<Options>) // a template, so that this compiles without the option
-        options.spinBeforeBlocking = benchSpin;
-}
-
-// The stall watchdog: its rows appear when RunnerOptions has it. On with a threshold no step
-// reaches, so that the rows show what watching costs, not what warning costs.
-template<typename Options>
-concept HasStallWarning = requires(Options options) {
-    options.stallWarning = 1s;
-};
-constexpr bool hasStallWarning = HasStallWarning<palitra::RunnerOptions>;
-
-template<typename Options>
-void setStallWarning(Options &options) {
-    if constexpr (HasStallWarning<Options>)
-        options.stallWarning = 1s;
-}
-
+// The runners: default options (the adaptive spin on), the same with the spin turned off, and
+// the default with the stall watchdog on, at a threshold no step reaches, so that its rows show
+// what watching costs, not what warning costs.
 palitra::RunnerOptions benchOptions(QString name, bool spin, bool stallWarning = false) {
     palitra::RunnerOptions options;
     options.threadName = std::move(name);
-    if (spin)
-        setSpin(options);
+    if (!spin)
+        options.spinBeforeBlocking = std::chrono::nanoseconds::zero();
     if (stallWarning)
-        setStallWarning(options);
+        options.stallWarning = 1s;
     return options;
 }
 
@@ -343,11 +319,11 @@ struct Fixtures {
     CondvarFloor condvarFloor;
     AtomicFloor atomicFloor;
     AsioThread asio;
-    palitra::EventLoopThreadRunner runner{benchOptions(QStringLiteral("palitra-bench"), false)};
-    palitra::EventLoopThreadRunner spinRunner{
-        benchOptions(QStringLiteral("palitra-bench-spin"), true)};
+    palitra::EventLoopThreadRunner runner{benchOptions(QStringLiteral("palitra-bench"), true)};
+    palitra::EventLoopThreadRunner noSpinRunner{
+        benchOptions(QStringLiteral("palitra-bench-nospin"), false)};
     palitra::EventLoopThreadRunner watchedRunner{
-        benchOptions(QStringLiteral("palitra-bench-watched"), false, true)};
+        benchOptions(QStringLiteral("palitra-bench-watched"), true, true)};
 };
 Fixtures *fixtures = nullptr;
 
@@ -380,9 +356,31 @@ void palitraSubmit(benchmark::State &state, Kind kind) {
         benchmark::DoNotOptimize(runner().submit([kind] { return makeTask(kind); }).result());
 }
 
-void palitraRunnerSpin(benchmark::State &state, Kind kind) {
+void palitraRunnerNoSpin(benchmark::State &state, Kind kind) {
     for (auto _ : state)
-        benchmark::DoNotOptimize(fixtures->spinRunner.run([kind] { return makeTask(kind); }));
+        benchmark::DoNotOptimize(fixtures->noSpinRunner.run([kind] { return makeTask(kind); }));
+}
+
+// The caller's CPU time per call for calls that take 1 ms (a palitra::sleepFor each): what the
+// adaptive spin costs where it cannot pay off, next to never spinning.
+double threadCpuSeconds() {
+    timespec now{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
+void slowCallCpu(benchmark::State &state, bool spin) {
+    auto &target = spin ? runner() : fixtures->noSpinRunner;
+    const auto sleeper = []() -> QCoro::Task<int> {
+        co_await palitra::sleepFor(1ms, palitra::currentStopToken());
+        co_return 42;
+    };
+    const double start = threadCpuSeconds();
+    for (auto _ : state)
+        benchmark::DoNotOptimize(target.run(sleeper));
+    state.counters["caller_cpu_us"] =
+        (threadCpuSeconds() - start) * 1e6 /
+        static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1));
 }
 
 // The same round trip on a runner with RunnerOptions::stallWarning on (1 s, never reached): its
@@ -480,9 +478,9 @@ void palitraContention(benchmark::State &state) {
     state.SetItemsProcessed(state.iterations());
 }
 
-void palitraSpinContention(benchmark::State &state) {
+void palitraNoSpinContention(benchmark::State &state) {
     for (auto _ : state)
-        benchmark::DoNotOptimize(fixtures->spinRunner.run(trivialCallable));
+        benchmark::DoNotOptimize(fixtures->noSpinRunner.run(trivialCallable));
     state.SetItemsProcessed(state.iterations());
 }
 
@@ -612,12 +610,9 @@ void registerAll() {
         }
         timed(RegisterBenchmark((p + "palitra_runner").c_str(), palitraRunner, kind));
         timed(RegisterBenchmark((p + "palitra_submit").c_str(), palitraSubmit, kind));
-        if (hasSpinOption)
-            timed(RegisterBenchmark((p + "palitra_runner_spin10us").c_str(), palitraRunnerSpin,
-                                    kind));
-        if (hasStallWarning)
-            timed(RegisterBenchmark((p + "palitra_runner_stallWarning_on").c_str(),
-                                    palitraRunnerWatched, kind));
+        timed(RegisterBenchmark((p + "palitra_runner_nospin").c_str(), palitraRunnerNoSpin, kind));
+        timed(RegisterBenchmark((p + "palitra_runner_stallWarning_on").c_str(),
+                                palitraRunnerWatched, kind));
         if (kind == Kind::Timer0)
             timed(RegisterBenchmark((p + "palitra_runner_palitra_sleepFor").c_str(),
                                     palitraRunnerOwnSleep));
@@ -648,13 +643,24 @@ void registerAll() {
     std::vector<benchmark::internal::Benchmark *> contention{
         RegisterBenchmark("contention/palitra_runner", palitraContention),
         RegisterBenchmark("contention/asio_co_spawn", asioContention),
-        RegisterBenchmark("contention/floor_condvar", floorContention)};
-    if (hasSpinOption)
-        contention.push_back(
-            RegisterBenchmark("contention/palitra_runner_spin10us", palitraSpinContention));
+        RegisterBenchmark("contention/floor_condvar", floorContention),
+        RegisterBenchmark("contention/palitra_runner_nospin", palitraNoSpinContention)};
     for (auto *b : contention)
-        withSpread(b)->Threads(1)->Threads(2)->Threads(4)->Threads(8)->UseRealTime()->Unit(
-            benchmark::kMicrosecond);
+        withSpread(b)
+            ->Threads(1)
+            ->Threads(2)
+            ->Threads(4)
+            ->Threads(8)
+            ->Threads(16)
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
+
+    for (const auto &[name, spin] :
+         {std::pair{"palitra_adaptive", true}, {"palitra_nospin", false}})
+        withSpread(
+            RegisterBenchmark((std::string("slowcall/1ms/") + name).c_str(), slowCallCpu, spin))
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
 
     const auto once = [](benchmark::internal::Benchmark *b) {
         b->Iterations(1)->Repetitions(1)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -687,7 +693,7 @@ int main(int argc, char **argv) {
         fixtures = &shared;
         // Start every persistent thread before the first timing.
         runner().run(trivialCallable);
-        shared.spinRunner.run(trivialCallable);
+        shared.noSpinRunner.run(trivialCallable);
         shared.watchedRunner.run(trivialCallable);
         palitra::run(trivialCallable);
         asioCall(shared.asio.context(), Kind::Trivial);

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Turns the JSON of bench/run.sh into the Markdown tables of docs/BENCHMARKS.md.
 
-    python3 bench/report.py <results-dir> [--plot <png>]
+    python3 bench/report.py <results-dir> [--plot <png>] [--contention-plot <png>]
 
 <results-dir> holds pinned.json / unpinned.json (palitra_bench --benchmark_out) and
 python_pinned.json / python_unpinned.json (bench/python_reference.py --json). Every figure is
@@ -13,6 +13,10 @@ When <results-dir> also holds scale.json (palitra_scale_bench --benchmark_out), 
 scale_before.json (the same binary built from an older tree), it adds the sleepers tables and,
 if matplotlib can be imported, plots per-element cost against N to <png> (default:
 <results-dir>/bench-sleepers.png). Without matplotlib the tables are still printed.
+
+It also plots the aggregate rate of the contention rows against the number of caller threads,
+pinned and unpinned side by side, to <png> of --contention-plot (default:
+<results-dir>/bench-contention.png).
 """
 
 import json
@@ -23,7 +27,9 @@ import sys
 NOTES = {
     "floor_condvar": "persistent std::thread, mutex + condvar (the floor)",
     "floor_atomic": "persistent std::thread, C++20 atomic wait/notify",
-    "palitra_runner": "`EventLoopThreadRunner::run`",
+    "palitra_runner": "`EventLoopThreadRunner::run`, default options (adaptive spin)",
+    "palitra_runner_nospin": "`run` with `spinBeforeBlocking = 0` (never spins)",
+    "palitra_submit": "`submit(fn).result()`",
     "palitra_runner_palitra_sleepFor": "`run`, awaiting `palitra::sleepFor(0ms)` instead",
     "palitra_global": "global `palitra::run`",
     "asio_co_spawn": "Boost.Asio `co_spawn(ctx, f, use_future).get()`, persistent io_context",
@@ -49,7 +55,7 @@ def load_bench(path):
         row["real"].append(b["real_time"] * scale)
         for key, value in b.items():
             if key in ("per_element", "items_per_second", "bytes_per_call", "rss_growth_KiB",
-                       "heap_growth_B", "new_per_call"):
+                       "heap_growth_B", "new_per_call", "caller_cpu_us"):
                 row["counters"].setdefault(key, []).append(value)
     return data.get("context", {}), rows
 
@@ -91,6 +97,60 @@ def roundtrip_table(rows, kind, out):
         xa = m / med(asio["real"]) if asio else float("nan")
         out.append(f"| `{key}` | {fmt_time(m)} | {spread(row['real'])} | {xf:.2f}× | "
                    f"{xa:.2f}× | {NOTES.get(key, '')} |")
+
+
+CONTENTION = ["palitra_runner", "palitra_runner_nospin", "asio_co_spawn", "floor_condvar"]
+CALLERS = (1, 2, 4, 8, 16)
+
+
+def contention_series(rows):
+    """row -> [(callers, median calls/s)] of contention/<row>/.../threads:<callers>."""
+    series = {}
+    for name, row in rows.items():
+        parts = name.split("/")
+        if parts[0] != "contention" or not parts[-1].startswith("threads:"):
+            continue
+        threads = int(parts[-1].split(":")[1])
+        series.setdefault(parts[1], []).append(
+            (threads, med(row["counters"]["items_per_second"])))
+    return {k: sorted(v) for k, v in series.items()}
+
+
+def plot_contention(runs, path):
+    """Aggregate rate against callers, one panel per run. False when matplotlib is missing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, axes = plt.subplots(1, len(runs), figsize=(6.0 * len(runs), 4.0), dpi=100,
+                             squeeze=False)
+    styles = {"palitra_runner": "o-", "palitra_runner_nospin": "o:", "asio_co_spawn": "s--",
+              "floor_condvar": "^-."}
+    labels = {"palitra_runner": "palitra run() (default: adaptive spin)",
+              "palitra_runner_nospin": "palitra run(), spin off",
+              "asio_co_spawn": "Boost.Asio co_spawn + future",
+              "floor_condvar": "mutex + condvar floor"}
+    for ax, (title, rows) in zip(axes[0], runs):
+        series = contention_series(rows)
+        for name in CONTENTION:
+            if series.get(name):
+                ax.plot([t for t, _ in series[name]], [v / 1e3 for _, v in series[name]],
+                        styles[name], label=labels[name])
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(CALLERS)
+        ax.set_xticklabels([str(c) for c in CALLERS])
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("caller threads on one runner")
+        ax.set_ylabel("aggregate rate (k calls/s)")
+        ax.set_title(f"trivial round trips, {title}")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
 
 
 def python_rows(path):
@@ -139,26 +199,30 @@ def section(rows, py, title, out, targets):
     out.append("Contention: caller threads on one runner (one io_context, one floor thread), "
                "aggregate calls/s (median):")
     out.append("")
-    names = ["palitra_runner", "asio_co_spawn", "floor_condvar"]
-    out.append("| threads | " + " | ".join(f"`{n}`" for n in names) + " | palitra ÷ Asio |")
-    out.append("|---:|" + "---:|" * (len(names) + 1))
-    for threads in (1, 2, 4, 8):
-        cells, values = [], {}
-        for n in names:
-            row = find(rows, f"contention/{n}/real_time/threads:{threads}") or \
-                find(rows, f"contention/{n}/threads:{threads}")
-            if row is None:
-                for name, r in rows.items():
-                    if name.startswith(f"contention/{n}/") and name.endswith(f"threads:{threads}"):
-                        row = r
-            if row:
-                values[n] = med(row["counters"]["items_per_second"])
-                cells.append(f"{values[n] / 1e3:.0f} k/s")
-            else:
-                cells.append("–")
-        ratio = values.get("palitra_runner", 0) / values["asio_co_spawn"] \
-            if values.get("asio_co_spawn") else float("nan")
-        out.append(f"| {threads} | " + " | ".join(cells) + f" | {ratio:.2f} |")
+    out.append("| callers | " + " | ".join(f"`{n}`" for n in CONTENTION) +
+               " | palitra ÷ floor | palitra ÷ Asio |")
+    out.append("|---:|" + "---:|" * (len(CONTENTION) + 2))
+    series = contention_series(rows)
+    for threads in CALLERS:
+        values = {n: dict(series.get(n, [])).get(threads) for n in CONTENTION}
+        cells = [f"{v / 1e3:.0f} k/s" if v else "–" for v in values.values()]
+        p, f, a = values["palitra_runner"], values["floor_condvar"], values["asio_co_spawn"]
+        out.append(f"| {threads} | " + " | ".join(cells) +
+                   f" | {p / f if p and f else float('nan'):.2f} |"
+                   f" {p / a if p and a else float('nan'):.2f} |")
+    out.append("")
+
+    out.append("Calls that take 1 ms (`palitra::sleepFor(1ms)`): the caller's CPU time per call "
+               "(`CLOCK_THREAD_CPUTIME_ID`), median:")
+    out.append("")
+    out.append("| row | wall per call | caller CPU per call | × never spinning |")
+    out.append("|---|---:|---:|---:|")
+    slow = {name.split("/")[2]: row for name, row in rows.items() if name.startswith("slowcall/")}
+    base = slow.get("palitra_nospin")
+    for key, row in slow.items():
+        cpu = med(row["counters"]["caller_cpu_us"])
+        ratio = cpu / med(base["counters"]["caller_cpu_us"]) if base else float("nan")
+        out.append(f"| `{key}` | {fmt_time(med(row['real']))} | {cpu:.2f} µs | {ratio:.2f}× |")
     out.append("")
 
     out.append("Memory and allocations (one measurement each, not repeated):")
@@ -216,6 +280,32 @@ def section(rows, py, title, out, targets):
     check("≤ 1.5 KB per in-flight call (separate `run` calls)", f"{mem_run:,.0f} B",
           mem_run <= 1536)
     check("RSS growth over 10^6 `run` ≤ 64 KB", f"{rss:,.0f} KiB", rss <= 64)
+
+    series = contention_series(rows)
+    at8 = {n: dict(series.get(n, [])).get(8, float("nan")) for n in CONTENTION}
+    at1 = {n: dict(series.get(n, [])).get(1, float("nan")) for n in CONTENTION}
+    nospin = m("roundtrip/trivial/palitra_runner_nospin")
+    cpu = {k: float("nan") for k in ("palitra_adaptive", "palitra_nospin")}
+    for k in cpu:
+        row = find(rows, f"slowcall/1ms/{k}")
+        if row:
+            cpu[k] = med(row["counters"]["caller_cpu_us"])
+    if title.startswith("Pinned"):
+        ratio = at8["palitra_runner"] / at8["floor_condvar"]
+        check("8 callers: aggregate rate ≥ the floor's", f"{ratio:.2f}× floor", ratio >= 1)
+        check("default (adaptive spin) round trip no slower than spin off",
+              f"{run / nospin:.2f}× spin off", run / nospin <= 1.05)
+    else:
+        ratio = at8["palitra_runner"] / at8["asio_co_spawn"]
+        check("8 callers: aggregate rate ≥ 1.2× Asio's", f"{ratio:.2f}× Asio", ratio >= 1.2)
+        check("default options: trivial round trip ≤ 0.3× the floor", f"{run / floor:.2f}× floor",
+              run / floor <= 0.3)
+    check("1 caller: no regression (contention row, default ÷ spin off)",
+          f"{at1['palitra_runner'] / at1['palitra_runner_nospin']:.2f}×",
+          at1["palitra_runner"] >= 0.95 * at1["palitra_runner_nospin"])
+    check("1 ms calls: caller CPU per call ≤ 1.1× never spinning",
+          f"{cpu['palitra_adaptive'] / cpu['palitra_nospin']:.2f}×",
+          cpu["palitra_adaptive"] <= 1.1 * cpu["palitra_nospin"])
 
 
 def load_scale(path):
@@ -336,6 +426,14 @@ def plot_sleepers(after, before, path):
 def main():
     args = sys.argv[1:]
     plot_path = None
+    contention_plot = None
+    if "--contention-plot" in args:
+        i = args.index("--contention-plot")
+        if i + 1 >= len(args):
+            print(__doc__, file=sys.stderr)
+            return 2
+        contention_plot = args[i + 1]
+        del args[i:i + 2]
     if "--plot" in args:
         i = args.index("--plot")
         if i + 1 >= len(args):
@@ -347,7 +445,7 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     d = args[0]
-    out, targets = [], []
+    out, targets, runs = [], [], []
     for mode in ("pinned", "unpinned"):
         path = os.path.join(d, f"{mode}.json")
         if not os.path.exists(path):
@@ -356,6 +454,7 @@ def main():
         py = python_rows(os.path.join(d, f"python_{mode}.json"))
         title = "Pinned (`taskset -c 0`)" if mode == "pinned" else "Unpinned (2 cores)"
         section(rows, py, title, out, targets)
+        runs.append(("pinned to one CPU" if mode == "pinned" else "unpinned (2 cores)", rows))
         out.insert(len(out) - 0, f"<sub>{mode}: {context.get('date', '')}, load average "
                                  f"{context.get('load_avg', '')}</sub>")
         out.append("")
@@ -366,6 +465,13 @@ def main():
         out.append("|---|---|---:|---|")
         for title, label, figure, verdict in targets:
             out.append(f"| {title.split(' ')[0]} | {label} | {figure} | {verdict} |")
+    if runs:
+        path = contention_plot or os.path.join(d, "bench-contention.png")
+        out.append("")
+        if plot_contention(runs, path):
+            out.append(f"![aggregate rate against caller threads]({path})")
+        else:
+            out.append("(matplotlib could not be imported by this Python: no contention plot)")
     scale = load_scale(os.path.join(d, "scale.json"))
     if scale:
         before = load_scale(os.path.join(d, "scale_before.json"))

@@ -7,7 +7,11 @@
 //     roundtrip_probe <palitra|asio|floor> <calls>
 //     roundtrip_probe gather1000 <gathers>      (1000 trivial coroutines per gather)
 //     roundtrip_probe timers1000 <gathers>      (1000 coroutines awaiting palitra::sleepFor(1ms))
+//     roundtrip_probe contention<T> <calls>     (T caller threads on one runner, <calls> each;
+//                                                prints the aggregate rate too)
 #include <palitra/palitra.h>
+
+#include <palitra/detail/spin_stats.h>
 
 #include <QCoro/QCoroTask>
 
@@ -18,10 +22,14 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -86,10 +94,67 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "usage: %s <palitra|asio|floor> <calls>\n", argv[0]);
         return 2;
     }
-    const long calls = std::atol(argv[2]);
+    long calls = std::atol(argv[2]);
     long sum = 0;
     long switches = 0;
-    if (std::strcmp(argv[1], "gather1000") == 0 || std::strcmp(argv[1], "timers1000") == 0) {
+    if (std::strcmp(argv[1], "slow1ms") == 0 || std::strcmp(argv[1], "slow1ms_nospin") == 0) {
+        palitra::RunnerOptions options;
+        if (argv[1][7] == '_')
+            options.spinBeforeBlocking = std::chrono::nanoseconds::zero();
+        palitra::EventLoopThreadRunner runner(options);
+        const auto sleeper = []() -> QCoro::Task<int> {
+            co_await palitra::sleepFor(std::chrono::milliseconds(1), palitra::currentStopToken());
+            co_return 42;
+        };
+        runner.run(sleeper);
+        timespec before{}, after{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &before);
+        for (long i = 0; i < calls; ++i)
+            sum += runner.run(sleeper);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &after);
+        const auto spin = palitra::detail::spinStats(runner);
+        std::printf("%s: caller CPU %.2f us per call; spun %llu (caught %llu), blocked at once "
+                    "%llu (cold) + %llu (loop busy)\n",
+                    argv[1],
+                    ((after.tv_sec - before.tv_sec) * 1e9 + (after.tv_nsec - before.tv_nsec)) /
+                        1e3 / static_cast<double>(calls),
+                    static_cast<unsigned long long>(spin.spins),
+                    static_cast<unsigned long long>(spin.caught),
+                    static_cast<unsigned long long>(spin.blockedCold),
+                    static_cast<unsigned long long>(spin.blockedBusy));
+    } else if (std::strncmp(argv[1], "contention", 10) == 0) {
+        const int threads = std::max(1, std::atoi(argv[1] + 10));
+        palitra::EventLoopThreadRunner runner;
+        runner.run([] { return trivialTask(); });
+        std::vector<std::thread> callers;
+        std::atomic<long> total{0};
+        switches = contextSwitches();
+        const auto start = std::chrono::steady_clock::now();
+        for (int t = 0; t < threads; ++t) {
+            callers.emplace_back([&] {
+                long mine = 0;
+                for (long i = 0; i < calls; ++i)
+                    mine += runner.run([] { return trivialTask(); });
+                total += mine;
+            });
+        }
+        for (auto &caller : callers)
+            caller.join();
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        switches = contextSwitches() - switches;
+        sum = total;
+        const auto spin = palitra::detail::spinStats(runner);
+        std::printf("%d threads: %.0f calls/s; spun %llu (caught %llu), blocked at once %llu "
+                    "(cold) + %llu (loop busy) + %llu (others spinning)\n",
+                    threads, static_cast<double>(calls) * threads / seconds,
+                    static_cast<unsigned long long>(spin.spins),
+                    static_cast<unsigned long long>(spin.caught),
+                    static_cast<unsigned long long>(spin.blockedCold),
+                    static_cast<unsigned long long>(spin.blockedBusy),
+                    static_cast<unsigned long long>(spin.blockedCrowded));
+        calls *= threads;
+    } else if (std::strcmp(argv[1], "gather1000") == 0 || std::strcmp(argv[1], "timers1000") == 0) {
         palitra::EventLoopThreadRunner runner;
         const auto trivial = [] { return trivialTask(); };
         const auto sleeper = []() -> QCoro::Task<int> {

@@ -27,7 +27,7 @@ test=(
 )
 bench=(
     "${test[@]}"
-    libbenchmark-dev libboost-dev valgrind
+    libbenchmark-dev libboost-dev valgrind python3-matplotlib
 )
 
 case $set_name in

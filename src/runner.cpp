@@ -76,12 +76,12 @@ void EventLoopThreadRunner::execute(detail::CallBase &call, detail::Deadline dea
         d->stats().refused();
         throw;
     }
-    // A spin pays off only when the loop was idle: then a quick result needs no wake-up.
-    const auto spin = loopWasIdle ? d->spinBudget() : std::chrono::nanoseconds::zero();
     CallStatus status;
     {
         const detail::WatchedCaller watched(d->watchdog(), typeid(call).name());
-        status = call.completion().wait(deadline, spin);
+        // A quick outcome caught while spinning needs no sleep and no wake-up (SpinPolicy).
+        d->spinPolicy().spin(call.completion(), deadline, loopWasIdle);
+        status = call.completion().wait(deadline, std::chrono::nanoseconds::zero());
     }
     // Counted by the caller itself, before it returns or throws: its own next look at stats()
     // sees its call ended.

@@ -15,7 +15,6 @@
 #include <QTimer>
 
 #include <pthread.h>
-#include <sched.h>
 
 #include <cstdlib>
 #include <exception>
@@ -72,17 +71,6 @@ QEvent::Type shutdownEventType() {
 // synchronous user code before giving up on it.
 constexpr std::chrono::milliseconds joinMargin{1000};
 
-// Spinning only pays off when the loop thread can run on another CPU meanwhile.
-std::chrono::nanoseconds usableSpin(std::chrono::nanoseconds requested) noexcept {
-    if (requested <= std::chrono::nanoseconds::zero())
-        return std::chrono::nanoseconds::zero();
-    cpu_set_t cpus;
-    CPU_ZERO(&cpus);
-    if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2)
-        return std::chrono::nanoseconds::zero();
-    return requested;
-}
-
 // The two intrusive lists of calls (waiting, in flight) differ only in their links.
 template<CallBase *CallLinks::*Prev, CallBase *CallLinks::*Next>
 void pushFront(CallBase *&head, CallBase *call) noexcept {
@@ -133,7 +121,7 @@ bool LoopContext::event(QEvent *event) {
 }
 
 RunnerCore::RunnerCore(RunnerOptions options)
-    : m_options(std::move(options)), m_spinBudget(usableSpin(m_options.spinBeforeBlocking)),
+    : m_options(std::move(options)), m_spin(m_options.spinBeforeBlocking),
       m_steps(m_options.stallWarning, m_options.threadName),
       m_watchdog(m_steps.isWarning() ? std::make_unique<StallWatchdog>(m_steps, m_steps.threshold(),
                                                                        m_options.threadName)
@@ -266,7 +254,14 @@ bool RunnerCore::enqueue(CallBase *call) {
         }
     }
     link(call);
-    return wasEmpty;
+    return wasEmpty && !isLoopBusy();
+}
+
+bool RunnerCore::isLoopBusy() const noexcept {
+    // A drain always runs for a moment, the one that answers a quick call included; only one
+    // that has lasted longer than a spin is in synchronous work a spin cannot wait out.
+    const std::int64_t since = m_drainingSince.load(std::memory_order_relaxed);
+    return since != 0 && Clock::now() - Clock::time_point(Clock::duration(since)) > m_spin.budget();
 }
 
 void RunnerCore::leave(CallBase *call) noexcept {
@@ -373,6 +368,9 @@ void RunnerCore::drain() noexcept {
         for (CallBase *call : batch)
             linkFlight(call);
     }
+    // Callers that queue while a callable has kept the loop busy for long block at once.
+    const std::int64_t outerDrain = m_drainingSince.exchange(
+        Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     for (CallBase *call : batch) {
         if (m_closed.load(std::memory_order_acquire)) {
             // close() ran inside an earlier callable: it has already released this caller.
@@ -386,6 +384,7 @@ void RunnerCore::drain() noexcept {
                 m_steps.setLabel(nullptr);
         }
     }
+    m_drainingSince.store(outerDrain, std::memory_order_relaxed);
     batch.clear();
     m_spare = std::move(batch);
 }

@@ -7,6 +7,7 @@
 #include "loop_local_registry_p.h"
 #include "loop_thread_p.h"
 #include "runner_stats_p.h"
+#include "spin_policy_p.h"
 #include "stall_watchdog_p.h"
 
 #include <QCoreApplication>
@@ -15,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <latch>
 #include <memory>
 #include <mutex>
@@ -78,12 +80,13 @@ public:
     //! Throws RunnerClosedError once closed, Error in a forked child or without the
     //! application the loop thread needs.
     void checkUsableFromAnywhere() const;
-    //! Queues \a call for the loop. Returns true when the loop was idle (the queue was empty),
-    //! so that a spin may pay off. On failure the call is discarded, the loop's reference
+    //! Queues \a call for the loop. Returns true when the loop was idle (the queue was empty and
+    //! no drain has been running callables for longer than the spin budget), so that a spin may
+    //! pay off. On failure the call is discarded, the loop's reference
     //! dropped, and the error rethrown.
     bool dispatch(CallBase *call);
-    //! The spin budget of a caller that found the loop idle: zero on a process bound to one CPU.
-    std::chrono::nanoseconds spinBudget() const noexcept { return m_spinBudget; }
+    //! Whether, and how long, a caller spins before it blocks.
+    SpinPolicy &spinPolicy() noexcept { return m_spin; }
     //! The waiter of \a call stops waiting: it leaves the waiting list.
     void leave(CallBase *call) noexcept;
     //! close() in the mode the process is in: parks blocked callers while it exits.
@@ -127,6 +130,7 @@ private:
     void startLocked();
     //! dispatch() without the clean-up on failure.
     bool enqueue(CallBase *call);
+    bool isLoopBusy() const noexcept;
     void loopBody(LoopThread &thread);
     void runHook(const std::function<void()> &hook, const char *name) noexcept;
     void drain() noexcept;
@@ -141,7 +145,7 @@ private:
     static void keepAbandoned(CallBase *flight) noexcept;
 
     const RunnerOptions m_options;
-    const std::chrono::nanoseconds m_spinBudget;
+    SpinPolicy m_spin;
 
     mutable std::mutex m_mutex;
     std::condition_variable m_changed; // joined, or the last waiter left
@@ -164,6 +168,8 @@ private:
 
     std::atomic<bool> m_closed{false}; // state >= Closing, readable without the lock
     std::atomic<bool> m_started{false};
+    // When the drain running now began (steady clock ticks; 0: none). Loop thread writes only.
+    std::atomic<std::int64_t> m_drainingSince{0};
     std::atomic<bool> m_shuttingDown{false};
     std::atomic<int> m_inFlight{0};
     std::atomic<unsigned> m_postFence{0};

@@ -38,15 +38,23 @@ struct RunnerOptions {
     //! the ones still suspended then are abandoned (never resumed, never destroyed) and
     //! reported with qCWarning. Also bounds how long process exit waits.
     std::chrono::milliseconds closeGracePeriod = std::chrono::seconds(2);
-    //! How long a caller of run()/gather() spins, watching for its result, before it blocks.
+    //! The budget of the adaptive spin: how long a caller of run()/gather() may watch for its
+    //! outcome before it blocks. `std::chrono::nanoseconds::zero()` turns the spin off.
     /*!
-     * Zero (the default) never spins. A few microseconds (a trivial round trip takes 3–8 µs)
-     * let a caller on a multi-core machine see a quick result without being put to sleep and
-     * woken again, like folly's Baton. It only spins when the loop was idle when the call was
-     * queued and the process may run on more than one CPU, and never longer than this: a busy
-     * loop or a single CPU costs at most nothing and this much, respectively.
+     * On a multi-core machine a quick call (a trivial round trip takes a few microseconds) then
+     * ends without its caller being put to sleep and woken again, which is most of its cost
+     * there. The spin adapts per runner: a caller spins only while this runner's recent spins
+     * caught their outcome within the budget; after two misses in a row callers block at once,
+     * and probe again after 16 calls, then ever more rarely (up to one call in 1024) while the
+     * probes keep missing, so calls that take long cost next to no extra CPU. It never spins
+     * when the loop already had calls queued, nor when the process may run on one CPU only, and
+     * at most one caller fewer than there are CPUs spins at a time (the loop keeps a CPU).
+     *
+     * To turn it off: `options.spinBeforeBlocking = std::chrono::nanoseconds::zero();`
+     * (zero or any negative value). A larger budget catches slower calls at the price of more
+     * CPU per miss.
      */
-    std::chrono::nanoseconds spinBeforeBlocking = std::chrono::nanoseconds::zero();
+    std::chrono::nanoseconds spinBeforeBlocking = std::chrono::microseconds(20);
     /*!
      * \brief Warn when the loop thread or a caller is stuck longer than this; zero (the
      * default) or less: off.

@@ -3,6 +3,8 @@
 // results, errors, timeouts, no self-deadlock, bad input, and the decided details of each.
 #include <palitra/palitra.h>
 
+#include <palitra/detail/spin_stats.h>
+
 #include "palitratest.h"
 
 #include <QCoreApplication>
@@ -12,6 +14,8 @@
 #include <QScopeGuard>
 #include <QTest>
 #include <QTimer>
+
+#include <sched.h>
 
 #include <atomic>
 #include <chrono>
@@ -231,6 +235,9 @@ private Q_SLOTS:
     void contextAcceptsQueuedWork();
     void threadNameOption();
     void spinBeforeBlockingKeepsSemantics();
+    void spinOffNeverSpins();
+    void slowCallsMakeCallersBlock();
+    void busyLoopMakesCallersBlock();
 };
 
 // Where it runs ---------------------------------------------------------------------------
@@ -993,6 +1000,88 @@ void tst_Run::spinBeforeBlockingKeepsSemantics() {
     QVERIFY(blocker.isBlocking()); // the deadline held while the loop thread was busy
     blocker.release();
     QCOMPARE(runner.run([]() -> QCoro::Task<int> { co_return 7; }), 7);
+}
+
+namespace {
+bool mayUseTwoCpus() {
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    return sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) >= 2;
+}
+} // namespace
+
+// The adaptive spin's decisions are counted (palitra::detail::spinStats): these tests check
+// what it decided, never how long anything took.
+void tst_Run::spinOffNeverSpins() {
+    palitra::RunnerOptions options;
+    options.spinBeforeBlocking = std::chrono::nanoseconds::zero();
+    EventLoopThreadRunner runner(options);
+    for (int i = 0; i < 100; ++i)
+        QCOMPARE(runner.run([i]() -> QCoro::Task<int> { co_return i; }), i);
+    const auto stats = palitra::detail::spinStats(runner);
+    QCOMPARE(stats.spins, 0u);
+    QCOMPARE(stats.blockedCold + stats.blockedBusy + stats.blockedCrowded, 0u); // none made
+}
+
+// Calls that cannot end within the budget (each sleeps 2 ms): after two missed spins callers
+// block at once, and only an occasional probe spins, ever more rarely.
+void tst_Run::slowCallsMakeCallersBlock() {
+    if (!mayUseTwoCpus())
+        QSKIP("this process may run on one CPU only, where palitra never spins");
+    EventLoopThreadRunner runner; // default options: the adaptive spin is on
+    constexpr int calls = 100;
+    for (int i = 0; i < calls; ++i) {
+        runner.run([]() -> QCoro::Task<void> {
+            co_await palitra::sleepFor(2ms, palitra::currentStopToken());
+        });
+    }
+    const auto stats = palitra::detail::spinStats(runner);
+    QCOMPARE(stats.caught, 0u);
+    // 2 misses, then probes after 16, 32 and 64 blocked calls: at most 5 spins in 100 calls.
+    QVERIFY2(stats.spins >= 2 && stats.spins <= 5, QByteArray::number(stats.spins));
+    QCOMPARE(stats.spins + stats.blockedCold + stats.blockedBusy + stats.blockedCrowded,
+             std::uint64_t(calls));
+
+    // Turned off, the same calls never spin.
+    palitra::RunnerOptions off;
+    off.spinBeforeBlocking = std::chrono::nanoseconds::zero();
+    EventLoopThreadRunner quiet(off);
+    for (int i = 0; i < 10; ++i) {
+        quiet.run([]() -> QCoro::Task<void> {
+            co_await palitra::sleepFor(2ms, palitra::currentStopToken());
+        });
+    }
+    QCOMPARE(palitra::detail::spinStats(quiet).spins, 0u);
+}
+
+// A caller that queues while a callable keeps the loop thread busy blocks without spinning, and
+// the spinning goes on once the loop is free again.
+void tst_Run::busyLoopMakesCallersBlock() {
+    if (!mayUseTwoCpus())
+        QSKIP("this process may run on one CPU only, where palitra never spins");
+    EventLoopThreadRunner runner;
+    runner.run([]() -> QCoro::Task<void> { co_return; });
+    const auto before = palitra::detail::spinStats(runner);
+    QCOMPARE(before.spins, 1u); // the first call found the loop idle
+    {
+        LoopBlocker blocker(runner);
+        QVERIFY(!blocker.failed());
+        // The drain running the blocker began before the blocker said so: once the clock has
+        // moved on by more than the spin budget from here, that drain has lasted longer.
+        const auto blocked = Clock::now();
+        while (Clock::now() - blocked < 1ms)
+            std::this_thread::yield();
+        QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,
+                                 runner.run([]() -> QCoro::Task<int> { co_return 1; }, 100ms));
+        QVERIFY(blocker.isBlocking());
+        QCOMPARE(palitra::detail::spinStats(runner).blockedBusy, before.blockedBusy + 1);
+        // Only the blocker's own call spun (it counts once its spin has ended).
+        QTRY_COMPARE(palitra::detail::spinStats(runner).spins, before.spins + 1);
+    }
+    QCOMPARE(runner.run([]() -> QCoro::Task<int> { co_return 7; }), 7);
+    const auto after = palitra::detail::spinStats(runner);
+    QCOMPARE(after.spins + after.blockedCold + after.blockedBusy + after.blockedCrowded,
+             std::uint64_t(4));
 }
 
 QTEST_GUILESS_MAIN(tst_Run)

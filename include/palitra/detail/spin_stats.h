@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+// Not public API: palitra::detail may change in any release.
+#pragma once
+
+#include <palitra/palitra_export.h>
+
+#include <cstdint>
+
+namespace palitra {
+class EventLoopThreadRunner;
+}
+
+namespace palitra::detail {
+
+//! For palitra's tests: what a runner's adaptive spin (RunnerOptions::spinBeforeBlocking)
+//! decided for the calls made on it so far.
+struct SpinStats {
+    std::uint64_t spins = 0;       //!< calls whose caller spun before blocking (probes included)
+    std::uint64_t caught = 0;      //!< of them, calls that ended while their caller spun
+    std::uint64_t blockedCold = 0; //!< calls that blocked at once: recent spins had missed
+    std::uint64_t blockedBusy = 0; //!< calls that blocked at once: the loop had work queued
+    //! calls that blocked at once: as many other callers were spinning as the CPUs allow
+    std::uint64_t blockedCrowded = 0;
+};
+
+//! \copydoc SpinStats
+PALITRA_EXPORT SpinStats spinStats(EventLoopThreadRunner &runner) noexcept;
+
+} // namespace palitra::detail
