@@ -1,22 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <palitra/detail/completion.h>
 
-#include <algorithm>
 #include <utility>
 
 namespace palitra::detail {
-
-namespace {
-
-inline void cpuRelax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-}
-
-} // namespace
 
 bool Completion::finish(std::exception_ptr error) noexcept {
     RoutedWork *routed = nullptr;
@@ -116,13 +103,7 @@ void Completion::failRouted(RoutedWork *first, CallStatus status) noexcept {
     }
 }
 
-CallStatus Completion::wait(Deadline deadline, std::chrono::nanoseconds spin) {
-    if (spin > std::chrono::nanoseconds::zero()) {
-        const Deadline spinEnd = std::min(deadline, Clock::now() + spin);
-        while (m_status.load(std::memory_order_acquire) == CallStatus::Pending &&
-               Clock::now() < spinEnd)
-            cpuRelax();
-    }
+CallStatus Completion::wait(Deadline deadline) {
     std::unique_lock lock(m_mutex);
     // Woken by the end of the call, or by routed work while it is Pending (never while parked).
     const auto wakes = [this] {

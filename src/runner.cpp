@@ -81,7 +81,7 @@ void EventLoopThreadRunner::execute(detail::CallBase &call, detail::Deadline dea
         const detail::WatchedCaller watched(d->watchdog(), typeid(call).name());
         // A quick outcome caught while spinning needs no sleep and no wake-up (SpinPolicy).
         d->spinPolicy().spin(call.completion(), deadline, loopWasIdle);
-        status = call.completion().wait(deadline, std::chrono::nanoseconds::zero());
+        status = call.completion().wait(deadline);
     }
     // Counted by the caller itself, before it returns or throws: its own next look at stats()
     // sees its call ended.

@@ -83,15 +83,15 @@ public:
 
     /*!
      * Blocks, without running any event loop, until the call ends or \a deadline passes (then it
-     * is TimedOut, unless the outcome beat the deadline). First watches the state for up to
-     * \a spin without sleeping: a quick outcome then needs no wake-up. A parked call waits on,
-     * whatever its deadline, until it is unparked. Returns how it ended.
+     * is TimedOut, unless the outcome beat the deadline). A parked call waits on, whatever its
+     * deadline, until it is unparked. Returns how it ended. (A caller may spin on status()
+     * first: see the runner's SpinPolicy.)
      *
      * While Pending it also runs, on this thread and in order, the work routed to it (and
      * nothing else: no event loop, no posted event). Work still queued when the call ends
      * another way is failed by whoever ended it.
      */
-    CallStatus wait(Deadline deadline, std::chrono::nanoseconds spin);
+    CallStatus wait(Deadline deadline);
 
     //! Loop thread, before invoking the call: records that it has begun. False if it has
     //! already ended (then nothing may be invoked). A waiter that times out and then sees
