@@ -140,6 +140,9 @@ std::shared_ptr<EventLoopThreadRunner> globalRunner() {
 } // namespace detail
 
 void setGlobalRunnerOptions(RunnerOptions options) {
+    // Options that only set a hook or a grace period keep the global runner's own thread name.
+    if (options.threadName == RunnerOptions().threadName)
+        options.threadName = defaultOptions().threadName;
     GlobalRunnerState &state = globalState();
     const std::lock_guard lock(state.mutex);
     state.options = std::move(options);

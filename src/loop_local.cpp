@@ -38,9 +38,11 @@ std::atomic<std::size_t> lastLoopLocalKey{0};
 LoopLocalRegistry &registryHere() {
     RunnerCore *core = RunnerCore::current();
     if (!core) {
-        const QString thread = QThread::currentThread()->objectName();
-        throw Error("palitra: LoopLocal::get() was called on thread \"" + thread.toStdString() +
-                    "\", which is not a runner's loop thread. Call it inside a coroutine started "
+        const QString name = QThread::currentThread()->objectName();
+        const std::string thread =
+            name.isEmpty() ? std::string("a thread") : "thread \"" + name.toStdString() + '"';
+        throw Error("palitra: LoopLocal::get() was called on " + thread +
+                    ", which is not a runner's loop thread. Call it inside a coroutine started "
                     "by run(), gather() or submit(), or in code running on the loop thread (a "
                     "functor posted to runner.context()).");
     }

@@ -98,7 +98,8 @@ auto submit(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
  * They apply to the next global runner that is created: the first one, or the next one after
  * shutdownGlobalRunner(). A global runner that exists already keeps its options (call
  * shutdownGlobalRunner() first to apply them at once). Without a call, the global runner uses
- * the default options with the thread name "palitra-global". Thread-safe.
+ * the default options with the thread name "palitra-global"; a \c threadName left at its
+ * default ("palitra") also becomes "palitra-global". Thread-safe.
  */
 PALITRA_EXPORT void setGlobalRunnerOptions(RunnerOptions options);
 

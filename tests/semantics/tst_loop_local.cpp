@@ -344,10 +344,11 @@ void tst_LoopLocal::globalRunnerOptionsApplyToTheNextGlobalRunner() {
     QCOMPARE(nameNow(), QStringLiteral("custom-global")); // and each one re-created after it
     QCOMPARE(started.load(), 2);
 
+    // Options that leave the thread name at its default keep the global runner's own.
     palitra::shutdownGlobalRunner();
-    palitra::RunnerOptions defaults;
-    defaults.threadName = QStringLiteral("palitra-global");
-    palitra::setGlobalRunnerOptions(defaults);
+    palitra::setGlobalRunnerOptions(palitra::RunnerOptions{});
+    QCOMPARE(nameNow(), QStringLiteral("palitra-global"));
+    palitra::shutdownGlobalRunner();
 }
 
 QTEST_GUILESS_MAIN(tst_LoopLocal)

@@ -533,6 +533,9 @@ void tst_Submit::emptyCallableThrows() {
     QCoro::Task<int> (*null)() = nullptr;
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, runner.submit(null, 1s));
     QCOMPARE(runner.submit([]() -> QCoro::Task<int> { co_return 2; }).result(), 2);
+    // The free functions on the global runner check the same, before starting anything.
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, palitra::submit(empty));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, palitra::submit(null, 1s));
 }
 
 void tst_Submit::globalSubmit() {
