@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include <palitra/detail/completion.h>
 
+#include "caller_wake_p.h"
+
 #include <utility>
 
 namespace palitra::detail {
 
 bool Completion::finish(std::exception_ptr error) noexcept {
     RoutedWork *routed = nullptr;
+    CallerWakeWord *sleeper = nullptr;
     {
         const std::lock_guard lock(m_mutex);
         if (m_status.load(std::memory_order_relaxed) != CallStatus::Pending)
@@ -14,22 +17,25 @@ bool Completion::finish(std::exception_ptr error) noexcept {
         m_error = std::move(error);
         m_status.store(CallStatus::Finished, std::memory_order_release);
         routed = takeRouted();
+        sleeper = m_sleeper;
     }
-    m_changed.notify_one();
+    wake(sleeper);
     failRouted(routed, CallStatus::Finished);
     return true;
 }
 
 bool Completion::end(CallStatus status) noexcept {
     RoutedWork *routed = nullptr;
+    CallerWakeWord *sleeper = nullptr;
     {
         const std::lock_guard lock(m_mutex);
         if (m_status.load(std::memory_order_relaxed) != CallStatus::Pending)
             return false;
         m_status.store(status, std::memory_order_release);
         routed = takeRouted();
+        sleeper = m_sleeper;
     }
-    m_changed.notify_one();
+    wake(sleeper);
     failRouted(routed, status);
     return true;
 }
@@ -46,19 +52,22 @@ bool Completion::park() noexcept {
 
 bool Completion::unpark() noexcept {
     RoutedWork *routed = nullptr;
+    CallerWakeWord *sleeper = nullptr;
     {
         const std::lock_guard lock(m_mutex);
         if (m_status.load(std::memory_order_relaxed) != CallStatus::Parked)
             return false;
         m_status.store(CallStatus::Closed, std::memory_order_release);
         routed = takeRouted();
+        sleeper = m_sleeper;
     }
-    m_changed.notify_one();
+    wake(sleeper);
     failRouted(routed, CallStatus::Closed);
     return true;
 }
 
 CallStatus Completion::route(RoutedWork *work) noexcept {
+    CallerWakeWord *sleeper = nullptr;
     {
         const std::lock_guard lock(m_mutex);
         const CallStatus status = m_status.load(std::memory_order_relaxed);
@@ -72,8 +81,9 @@ CallStatus Completion::route(RoutedWork *work) noexcept {
         m_routedLast = work;
         if (status == CallStatus::Parked)
             return status; // kept for unpark(); a parked waiter runs nothing
+        sleeper = m_sleeper;
     }
-    m_changed.notify_one();
+    wake(sleeper);
     return CallStatus::Pending;
 }
 
@@ -90,6 +100,12 @@ void Completion::withdraw(RoutedWork *work) noexcept {
     }
 }
 
+void Completion::wake(CallerWakeWord *sleeper) noexcept {
+    // The word is static (never freed), so the waiter may already be gone.
+    if (sleeper)
+        sleeper->wake();
+}
+
 RoutedWork *Completion::takeRouted() noexcept {
     m_routedLast = nullptr;
     return std::exchange(m_routedFirst, nullptr);
@@ -104,27 +120,14 @@ void Completion::failRouted(RoutedWork *first, CallStatus status) noexcept {
 }
 
 CallStatus Completion::wait(Deadline deadline) {
+    CallerWakeWord &word = CallerWakeWord::ofThisThread();
     std::unique_lock lock(m_mutex);
-    // Woken by the end of the call, or by routed work while it is Pending (never while parked).
-    const auto wakes = [this] {
-        const CallStatus status = m_status.load(std::memory_order_relaxed);
-        return !isWaiting(status) || (status == CallStatus::Pending && m_routedFirst);
-    };
     for (;;) {
-        if (deadline != noDeadline &&
-            m_status.load(std::memory_order_relaxed) == CallStatus::Pending) {
-            if (!m_changed.wait_until(lock, deadline, wakes) &&
-                m_status.load(std::memory_order_relaxed) == CallStatus::Pending) {
-                m_status.store(CallStatus::TimedOut, std::memory_order_seq_cst); // see m_begun
-                return CallStatus::TimedOut;
-            }
-        } else {
-            m_changed.wait(lock, wakes); // no deadline, or parked: only unpark() ends it now
-        }
         const CallStatus status = m_status.load(std::memory_order_relaxed);
-        if (status != CallStatus::Pending || !m_routedFirst)
-            return status; // wakes() held: the call has ended
-        if (deadline != noDeadline && Clock::now() >= deadline) {
+        if (!isWaiting(status))
+            return status;
+        const bool timed = status == CallStatus::Pending && deadline != noDeadline;
+        if (timed && Clock::now() >= deadline) {
             // Routed work that ran past the deadline does not extend it: the caller leaves on
             // time, and what is still queued fails with TimeoutError.
             m_status.store(CallStatus::TimedOut, std::memory_order_seq_cst); // see m_begun
@@ -133,14 +136,27 @@ CallStatus Completion::wait(Deadline deadline) {
             failRouted(routed, CallStatus::TimedOut);
             return CallStatus::TimedOut;
         }
-        // One at a time: if the call ends while this one runs, the rest are failed, not run.
-        RoutedWork *const work = std::exchange(m_routedFirst, m_routedFirst->m_nextRouted);
-        if (!m_routedFirst)
-            m_routedLast = nullptr;
-        lock.unlock(); // the work is user code
-        work->runOnCaller();
-        work->handBack();
+        if (status == CallStatus::Pending && m_routedFirst) {
+            // One at a time: if the call ends while this one runs, the rest are failed, not run.
+            RoutedWork *const work = std::exchange(m_routedFirst, m_routedFirst->m_nextRouted);
+            if (!m_routedFirst)
+                m_routedLast = nullptr;
+            lock.unlock(); // the work is user code
+            work->runOnCaller();
+            work->handBack();
+            lock.lock();
+            continue;
+        }
+        // Asleep until a transition or routed work wakes this thread's word. The epoch is read
+        // under the lock that every transition takes, so one made after this look moves it
+        // before its wake, and the sleep below cannot miss it. A parked call sleeps without a
+        // deadline: only unpark() ends it now.
+        m_sleeper = &word;
+        const std::uint32_t seen = word.epoch();
+        lock.unlock();
+        word.sleep(seen, timed ? deadline : noDeadline);
         lock.lock();
+        m_sleeper = nullptr;
     }
 }
 

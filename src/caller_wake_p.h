@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <palitra/detail/deadline.h>
+
+#include <atomic>
+#include <cstdint>
+
+#if !defined(__linux__)
+#include <condition_variable>
+#include <mutex>
+#endif
+
+namespace palitra::detail {
+
+/*!
+ * The word a blocked caller sleeps on: one system call to sleep, one to be woken, and nothing
+ * else.
+ *
+ * A condition variable costs a third: glibc's pthread_cond_wait() takes its mutex back in the
+ * "contended" state after a wake-up (it cannot know whether others wait), so the caller's next
+ * unlock makes a FUTEX_WAKE for nobody. With eight callers on one CPU that was a third of the
+ * system calls of a round trip. A thread blocks in one call at a time, so it sleeps on a word of
+ * its own, and whoever ends its call wakes that word only: no herd, however many callers share
+ * a runner, and no wake-up of one caller is seen by another.
+ *
+ * The words are static and never freed (a thread maps onto one by the order it first blocked
+ * in), so that a wake made after its caller left, or after the thread ended, never touches freed
+ * memory. Two threads share a word only when more than wordCount of them have ever blocked; a
+ * wake-up for one may then wake the other for nothing, and it sleeps again.
+ */
+class CallerWakeWord {
+public:
+    //! The word of the thread that calls this.
+    static CallerWakeWord &ofThisThread() noexcept;
+
+    //! The value to pass to sleep(): read before the caller last looks at its call's state,
+    //! under the lock that whoever ends the call takes too.
+    std::uint32_t epoch() const noexcept { return m_epoch.load(std::memory_order_acquire); }
+    //! Sleeps until wake(), \a deadline, or the epoch is no longer \a seen. May return for
+    //! nothing (a signal, a shared word): the caller looks at its state again.
+    void sleep(std::uint32_t seen, Deadline deadline) noexcept;
+    //! Wakes whoever sleeps on this word.
+    void wake() noexcept;
+
+private:
+    alignas(64) std::atomic<std::uint32_t> m_epoch{0}; // a line each: one waker writes it
+#if !defined(__linux__)
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+#endif
+};
+
+} // namespace palitra::detail
