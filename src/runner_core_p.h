@@ -6,6 +6,7 @@
 
 #include "loop_local_registry_p.h"
 #include "loop_thread_p.h"
+#include "loop_wake_word_p.h"
 #include "runner_stats_p.h"
 #include "spin_policy_p.h"
 #include "stall_watchdog_p.h"
