@@ -50,36 +50,7 @@ QEventDispatcherUNIXPrivate *privateOf(QEventDispatcherUNIX *dispatcher) {
     return static_cast<QEventDispatcherUNIXPrivate *>(QObjectPrivate::get(dispatcher));
 }
 
-int *futexWord(LoopWakeWord &word) {
-    static_assert(sizeof(LoopWakeWord) == sizeof(int) && LoopWakeWord::is_always_lock_free);
-    return reinterpret_cast<int *>(&word);
-}
-
-void wakeOne(LoopWakeWord &word) noexcept {
-    syscall(SYS_futex, futexWord(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-}
-
-thread_local LoopWakeDeferral *tlsDeferral = nullptr;
-
 } // namespace
-
-LoopWakeDeferral::LoopWakeDeferral() noexcept : m_outer(tlsDeferral) {
-    tlsDeferral = this;
-}
-
-LoopWakeDeferral::~LoopWakeDeferral() {
-    tlsDeferral = m_outer;
-    if (m_pending)
-        wakeOne(*m_pending);
-}
-
-bool LoopWakeDeferral::defer(LoopWakeWord &word) noexcept {
-    LoopWakeDeferral *const deferral = tlsDeferral;
-    if (!deferral || (deferral->m_pending && deferral->m_pending != &word))
-        return false; // one loop per scope: a second one is woken at once
-    deferral->m_pending = &word;
-    return true;
-}
 
 LoopEventDispatcher::LoopEventDispatcher(LoopWakeWord &state, LoopSteps &steps)
     : m_state(state), m_steps(steps) {

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "loop_thread_p.h"
+#include "loop_wake_word_p.h"
 
 #include <QtCore/private/qeventdispatcher_unix_p.h>
 
 #include <atomic>
 
 namespace palitra::detail {
+
+class LoopSteps;
 
 /*
  * The loop thread's event dispatcher: Qt's Unix dispatcher, except that while no socket notifier

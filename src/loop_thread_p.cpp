@@ -28,11 +28,6 @@ LoopThread::LoopThread(std::function<void(LoopThread &)> body,
 
 LoopThread::~LoopThread() = default;
 
-#if !defined(PALITRA_LOOP_SLEEPS_ON_FUTEX)
-LoopWakeDeferral::LoopWakeDeferral() noexcept = default;
-LoopWakeDeferral::~LoopWakeDeferral() = default;
-#endif
-
 int LoopThread::runEventLoop() {
     return exec();
 }

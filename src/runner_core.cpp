@@ -133,7 +133,7 @@ RunnerCore::~RunnerCore() {
     if (m_thread && !isForkedChild())
         delete m_thread;
     // Nor does the watchdog's thread, which joining would wait for forever: leave it too.
-    if (m_watchdog && m_started.load(std::memory_order_relaxed) && isForkedChild())
+    if (m_watchdog && isForkedChild())
         (void)m_watchdog.release();
 }
 
@@ -142,7 +142,8 @@ RunnerCore *RunnerCore::current() noexcept {
 }
 
 bool RunnerCore::isForkedChild() const noexcept {
-    return m_forkGeneration != forkGeneration.load(std::memory_order_relaxed);
+    return m_startGeneration &&
+           *m_startGeneration != forkGeneration.load(std::memory_order_relaxed);
 }
 
 void RunnerCore::checkUsable() const {
@@ -156,14 +157,15 @@ void RunnerCore::checkUsable() const {
 }
 
 void RunnerCore::checkUsableFromAnywhere() const {
-    if (m_closed.load(std::memory_order_acquire)) {
-        if (m_endedBehindBack.load(std::memory_order_acquire)) {
+    const Phase phase = m_phase.load(std::memory_order_acquire);
+    if (phase >= Phase::Closing) {
+        if (m_endedBehindBack) {
             throw RunnerClosedError("palitra: the runner's loop thread has ended (its event loop "
                                     "was quit outside palitra); create a new runner.");
         }
         throw RunnerClosedError("palitra: the runner is closed.");
     }
-    if (m_started.load(std::memory_order_acquire) && isForkedChild()) {
+    if (phase != Phase::Idle && isForkedChild()) {
         throw Error("palitra: this runner was started before fork(); its loop thread does not "
                     "exist in the child process. Create a new runner in the child (for the "
                     "global one: call palitra::shutdownGlobalRunner() first).");
@@ -237,9 +239,9 @@ bool RunnerCore::enqueue(CallBase *call) {
     // Destroyed after the lock: the loop is woken once the queue is free for it to take.
     const LoopWakeDeferral wakeAfterUnlock;
     const std::lock_guard lock(m_mutex);
-    if (m_state == State::Closing || m_state == State::Closed)
+    if (phaseLocked() >= Phase::Closing)
         throw RunnerClosedError("palitra: the runner is closed.");
-    if (m_state == State::Idle)
+    if (phaseLocked() == Phase::Idle)
         startLocked();
     call->links().core = this;
     const bool wasEmpty = m_queue.empty();
@@ -267,7 +269,7 @@ bool RunnerCore::isLoopBusy() const noexcept {
 void RunnerCore::leave(CallBase *call) noexcept {
     const std::lock_guard lock(m_mutex);
     unlink(call);
-    if (m_waitingCount == m_parkedCount && m_state != State::Running)
+    if (m_waitingCount == m_parkedCount && phaseLocked() != Phase::Running)
         m_changed.notify_all();
 }
 
@@ -290,9 +292,8 @@ void RunnerCore::startLocked() {
     // The loop thread counts down without taking m_mutex, which this thread holds.
     m_ready.wait();
     thread.release();
-    m_forkGeneration = forkGeneration.load(std::memory_order_relaxed);
-    m_state = State::Running;
-    m_started.store(true, std::memory_order_release);
+    m_startGeneration = forkGeneration.load(std::memory_order_relaxed);
+    setPhase(Phase::Running); // publishes m_startGeneration to the lock-free readers
     qCDebug(lcPalitra) << "runner started its loop thread" << m_options.threadName;
 }
 
@@ -333,10 +334,14 @@ void RunnerCore::loopBody(LoopThread &thread) {
         m_stats.abandoned(abandoned);
         {
             std::unique_lock lock(m_mutex);
-            m_loopFinished = true;
             keepAbandoned(std::exchange(m_flight, nullptr));
-            if (m_state == State::Running) {
-                m_endedBehindBack.store(true, std::memory_order_release);
+            // Otherwise from Closing or GracePeriod, where a close() that gave up on this thread
+            // left the phase too.
+            const bool endedBehindBack = phaseLocked() == Phase::Running;
+            if (endedBehindBack)
+                m_endedBehindBack = true; // before the phase publishes it
+            setPhase(Phase::LoopEnded);
+            if (endedBehindBack) {
                 qCWarning(lcPalitra) << "the event loop of runner" << m_options.threadName
                                      << "was quit outside palitra; the runner is closed";
                 beginClose(lock,
@@ -372,7 +377,7 @@ void RunnerCore::drain() noexcept {
     const std::int64_t outerDrain = m_drainingSince.exchange(
         Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     for (CallBase *call : batch) {
-        if (m_closed.load(std::memory_order_acquire)) {
+        if (m_phase.load(std::memory_order_acquire) >= Phase::Closing) {
             // close() ran inside an earlier callable: it has already released this caller.
             call->discard();
             call->retire();
@@ -390,13 +395,21 @@ void RunnerCore::drain() noexcept {
 }
 
 void RunnerCore::coroutineEnded() noexcept {
+    // Only in the grace period: before it the loop must still handle the shutdown event, and
+    // after it the loop has returned (a coroutine ends then only by racing keepAbandoned()).
     if (m_inFlight.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
-        m_shuttingDown.load(std::memory_order_acquire))
+        m_phase.load(std::memory_order_acquire) == Phase::GracePeriod)
         m_loopThread->quit(); // thread-safe; the last coroutine ended within the grace period
 }
 
 void RunnerCore::beginShutdown() {
-    m_shuttingDown.store(true, std::memory_order_release);
+    {
+        // From Closing, where close() posted this event; not when a nested loop of the loop's
+        // last moments (onLoopFinishing, a LoopLocal's destructor) delivers it after the end.
+        const std::lock_guard lock(m_mutex);
+        if (phaseLocked() == Phase::Closing)
+            setPhase(Phase::GracePeriod);
+    }
     const int inFlight = m_inFlight.load(std::memory_order_acquire);
     if (inFlight == 0) {
         m_loopThread->quit();
@@ -408,12 +421,10 @@ void RunnerCore::beginShutdown() {
     QTimer::singleShot(m_options.closeGracePeriod, m_context, [this] { m_loopThread->quit(); });
 }
 
-// Running -> Closing: no new calls, waiters released (or parked), queued calls dropped, the loop
-// told to wind down. Returns with the lock held again.
+// Right after the phase left Running (for Closing, or for LoopEnded when the loop quit by
+// itself): waiters released (or parked), queued calls dropped, the loop told to wind down.
+// Returns with the lock held again.
 void RunnerCore::beginClose(std::unique_lock<std::mutex> &lock, CloseMode mode) {
-    m_state = State::Closing;
-    m_closed.store(true, std::memory_order_release);
-
     std::vector<CallBase *> queued;
     queued.swap(m_queue);
     // Every waiter is released now. A blocked caller unlinks itself when it wakes; a future
@@ -433,12 +444,12 @@ void RunnerCore::beginClose(std::unique_lock<std::mutex> &lock, CloseMode mode) 
             unlink(call);
         call = next;
     }
-    if (!m_loopFinished) {
+    if (phaseLocked() == Phase::Closing) { // the loop still runs
         try {
             post(new QEvent(shutdownEventType()));
         } catch (...) {
             // Out of memory: skip the grace period rather than leave a loop nobody quits.
-            m_shuttingDown.store(true, std::memory_order_release);
+            setPhase(Phase::GracePeriod);
             m_loopThread->quit();
         }
     }
@@ -463,35 +474,31 @@ void RunnerCore::beginClose(std::unique_lock<std::mutex> &lock, CloseMode mode) 
 }
 
 void RunnerCore::join(std::unique_lock<std::mutex> &lock) {
-    while (m_state != State::Closed) {
-        if (!m_joining) {
-            m_joining = true;
-            LoopThread *thread = m_thread;
-            lock.unlock();
-            const bool finished =
-                thread->wait(QDeadlineTimer(m_options.closeGracePeriod + joinMargin));
-            lock.lock();
-            if (finished) {
-                // The loop thread's last use of the wake word is ordered before this by
-                // QThread::wait(), which ThreadSanitizer cannot see through Debian's Qt; this
-                // acquire (paired with ~LoopEventDispatcher and every wakeUp()) states it.
-                (void)m_loopWakeWord.load(std::memory_order_acquire);
-                delete m_thread;
-            } else {
-                // The loop thread is stuck in synchronous code. Deleting a running QThread is a
-                // qFatal, so leave it, and keep this core alive for it.
-                qCWarning(lcPalitra) << "the loop thread of runner" << m_options.threadName
-                                     << "did not end within the grace period; it is left running";
-                keepStranded(shared_from_this());
-            }
-            m_thread = nullptr;
-            m_state = State::Closed;
-            qCDebug(lcPalitra) << "runner" << m_options.threadName << "closed";
-            m_changed.notify_all();
+    if (m_thread) {
+        // The first closer to get here joins the thread; any later one waits for it below.
+        LoopThread *const thread = std::exchange(m_thread, nullptr);
+        lock.unlock();
+        const bool finished = thread->wait(QDeadlineTimer(m_options.closeGracePeriod + joinMargin));
+        lock.lock();
+        if (finished) {
+            // The loop thread's last use of the wake word is ordered before this by
+            // QThread::wait(), which ThreadSanitizer cannot see through Debian's Qt; this
+            // acquire (paired with ~LoopEventDispatcher and every wakeUp()) states it.
+            (void)m_loopWakeWord.load(std::memory_order_acquire);
+            delete thread;
+            setPhase(Phase::Closed);
         } else {
-            m_changed.wait(lock);
+            // The loop thread is stuck in synchronous code. Deleting a running QThread is a
+            // qFatal, so leave it, and keep this core alive for it.
+            qCWarning(lcPalitra) << "the loop thread of runner" << m_options.threadName
+                                 << "did not end within the grace period; it is left running";
+            keepStranded(shared_from_this());
+            m_stranded = true;
         }
+        qCDebug(lcPalitra) << "runner" << m_options.threadName << "closed";
+        m_changed.notify_all();
     }
+    m_changed.wait(lock, [this] { return phaseLocked() == Phase::Closed || m_stranded; });
     // Callers released by close() may still be unlinking themselves; they touch this object.
     // Parked ones stay until releaseParked(); each holds a reference to the runner meanwhile.
     m_changed.wait(lock, [this] { return m_waitingCount == m_parkedCount; });
@@ -510,36 +517,37 @@ void RunnerCore::releaseParked() noexcept {
 }
 
 void RunnerCore::close(CloseMode mode) {
-    if (m_started.load(std::memory_order_acquire) && isForkedChild()) {
+    if (m_phase.load(std::memory_order_acquire) != Phase::Idle && isForkedChild()) {
         // The parent's loop thread does not exist here, and a lock another parent thread held
         // at fork() would never be released: touch nothing, wait for nothing.
-        m_closed.store(true, std::memory_order_release);
+        setPhase(Phase::Closed);
         return;
     }
     std::unique_lock lock(m_mutex);
-    if (m_state == State::Idle) {
-        m_state = State::Closed;
-        m_closed.store(true, std::memory_order_release);
+    if (phaseLocked() == Phase::Idle) {
+        setPhase(Phase::Closed);
         return;
     }
-    if (m_started.load(std::memory_order_relaxed) && isForkedChild()) {
+    if (isForkedChild()) {
         // The parent's loop thread does not exist here: nothing to wait for.
-        m_state = State::Closed;
-        m_closed.store(true, std::memory_order_release);
+        setPhase(Phase::Closed);
         return;
     }
-    if (m_state == State::Running)
+    if (phaseLocked() == Phase::Running) {
+        setPhase(Phase::Closing);
         beginClose(lock, mode);
+    }
     if (isLoopThread())
         return; // cannot wait for our own thread; the destructor (or another close()) joins
     join(lock);
 }
 
 bool RunnerCore::isRunning() const {
-    if (m_started.load(std::memory_order_acquire) && isForkedChild())
+    if (m_phase.load(std::memory_order_acquire) != Phase::Idle && isForkedChild())
         return false; // and take no lock: one a parent thread held at fork() stays held here
     const std::lock_guard lock(m_mutex);
-    return m_state == State::Running && !m_loopFinished && !isForkedChild();
+    // The loop cannot have returned while Running: the lock hold that sees it leaves Running.
+    return phaseLocked() == Phase::Running && !isForkedChild();
 }
 
 RunnerStats RunnerCore::statsNow() const noexcept {
@@ -550,16 +558,16 @@ RunnerStats RunnerCore::statsNow() const noexcept {
 
 QThread *RunnerCore::thread() {
     const std::lock_guard lock(m_mutex);
-    if (m_state == State::Idle)
+    if (phaseLocked() == Phase::Idle)
         startLocked();
-    return m_state == State::Running ? m_thread : nullptr;
+    return phaseLocked() == Phase::Running ? m_thread : nullptr;
 }
 
 QObject *RunnerCore::context() {
     const std::lock_guard lock(m_mutex);
-    if (m_state == State::Idle)
+    if (phaseLocked() == Phase::Idle)
         startLocked();
-    return m_state == State::Running ? m_context : nullptr;
+    return phaseLocked() == Phase::Running ? m_context : nullptr;
 }
 
 } // namespace palitra::detail

@@ -6,6 +6,7 @@
 
 #include "loop_local_registry_p.h"
 #include "loop_thread_p.h"
+#include "loop_wake_word_p.h"
 #include "runner_stats_p.h"
 #include "spin_policy_p.h"
 #include "stall_watchdog_p.h"
@@ -20,6 +21,7 @@
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace palitra::detail {
@@ -59,9 +61,30 @@ private:
  * What an EventLoopThreadRunner is: its lifecycle, its loop thread, the queue of calls waiting
  * for that thread, and the lists of calls it must account for at close().
  *
- * Lifecycle (one state, changed under m_mutex):
- *   Idle --first call / thread() / context()--> Running --close() or loop quit--> Closing
- *   --loop thread joined (or given up on)--> Closed.   Idle --close()--> Closed.
+ * Lifecycle: one Phase, changed under m_mutex, only ever forward. It is an atomic so that the
+ * few readers that must not take the lock (a call's checks, the drain, the last coroutine's end,
+ * fork) read it with acquire.
+ *
+ *     Idle ──first call / thread() / context()──▶ Running ──close()──▶ Closing
+ *      │                                            │                    │ the loop handles the
+ *      │                                            │                    ▼ shutdown event
+ *      │                          event loop quit   │               GracePeriod
+ *      │                          outside palitra   │                    │ last coroutine ended,
+ *      │                                            ▼                    ▼ or grace period over
+ *      │                                        LoopEnded ◀──────────────┘
+ *      │                                            │ the loop thread joined
+ *      └──────────────────close()────────────────▶ Closed
+ *
+ * Closing also goes straight to LoopEnded when the loop quits before it handles the shutdown
+ * event, and to GracePeriod when that event cannot be posted. In a forked child, close() of a
+ * runner started in the parent sets Closed without the lock (a parent thread may have held it at
+ * fork()). Two facts beside the phase are not phases:
+ * - m_endedBehindBack: why the runner closed (its loop quit outside palitra), which the error
+ *   message needs in every phase after Running, Closed included.
+ * - who joins: the one close() that takes m_thread waits for it while the loop thread goes on
+ *   through GracePeriod and LoopEnded by itself, so the join is no step of that sequence. A
+ *   close() that gives up on a thread stuck in synchronous work leaves the phase where the loop
+ *   is (that thread may still end its grace period and its loop) and marks it m_stranded.
  *
  * One call's path: dispatch() queues it and, only when the queue was empty, posts one
  * DrainEvent; the loop thread's drain() start()s every queued call; the call's Completion hands
@@ -120,13 +143,26 @@ public:
 
 private:
     friend class LoopContext;
-    enum class State { Idle, Running, Closing, Closed };
+    //! The runner's lifecycle; see the class comment for its diagram.
+    enum class Phase : std::uint8_t {
+        Idle,        //!< no loop thread yet: the first call, thread() or context() starts it
+        Running,     //!< the loop thread takes calls
+        Closing,     //!< close() asked: no new calls, waiters released, shutdown event posted
+        GracePeriod, //!< the loop quits when the last coroutine ends or the grace period is over
+        LoopEnded,   //!< the event loop returned; the loop thread is ending
+        Closed,      //!< the loop thread is joined (or never started, or exists only in a parent)
+    };
 
     //! Posts \a event to the context object (the loop thread), which then owns it.
     void post(QEvent *event);
     //! Pairs with post() for ThreadSanitizer: see there.
     void acquirePosted() const noexcept { (void)m_postFence.load(std::memory_order_acquire); }
 
+    //! The phase, read under m_mutex (where it only changes).
+    Phase phaseLocked() const noexcept { return m_phase.load(std::memory_order_relaxed); }
+    //! Moves the phase on, under m_mutex (but in close() in a forked child); released to the
+    //! lock-free readers.
+    void setPhase(Phase phase) noexcept { m_phase.store(phase, std::memory_order_release); }
     void startLocked();
     //! dispatch() without the clean-up on failure.
     bool enqueue(CallBase *call);
@@ -137,6 +173,9 @@ private:
     void beginShutdown();
     void beginClose(std::unique_lock<std::mutex> &lock, CloseMode mode);
     void join(std::unique_lock<std::mutex> &lock);
+    //! Whether the loop thread was started in a parent process, so it does not exist here.
+    //! Without the lock, only after reading a phase other than Idle (which publishes
+    //! m_startGeneration).
     bool isForkedChild() const noexcept;
     void link(CallBase *call) noexcept;
     void unlink(CallBase *call) noexcept;
@@ -148,29 +187,29 @@ private:
     SpinPolicy m_spin;
 
     mutable std::mutex m_mutex;
-    std::condition_variable m_changed; // joined, or the last waiter left
-    State m_state = State::Idle;
-    bool m_loopFinished = false; // the event loop returned (close or behind our back)
-    std::atomic<bool> m_endedBehindBack{false}; // ... without close() asking it to
-    bool m_joining = false;
+    std::condition_variable m_changed; // joined (or given up on), or the last waiter left
+    std::atomic<Phase> m_phase{Phase::Idle};
+    // The event loop quit without close() asking it to. Written only while the phase leaves
+    // Running (under m_mutex), so a lock-free reader that has read a later phase with acquire
+    // sees it.
+    bool m_endedBehindBack = false;
+    bool m_stranded = false;         // close() gave up on a loop thread stuck in synchronous work
     std::vector<CallBase *> m_queue; // dispatched, not started yet
     CallBase *m_waiting = nullptr;   // calls someone waits for: a caller or a future
     CallBase *m_flight = nullptr;    // calls the loop has taken and not retired
     std::size_t m_waitingCount = 0;
     std::size_t m_parkedCount = 0;  // of them, parked by a ParkWaiters close
-    LoopThread *m_thread = nullptr; // owned; null once joined (or given up on)
+    LoopThread *m_thread = nullptr; // owned; taken by the close() that joins it
     // The same thread, for quitting its loop from loop-side code: never cleared, since that code
     // may still run after close() gave up on a loop stuck in synchronous work (the thread object
     // is then leaked with the core, so the pointer stays valid).
     QThread *m_loopThread = nullptr;
     QObject *m_context = nullptr;
-    unsigned m_forkGeneration = 0;
+    // The fork generation the loop thread was started in; empty if it never started.
+    std::optional<unsigned> m_startGeneration;
 
-    std::atomic<bool> m_closed{false}; // state >= Closing, readable without the lock
-    std::atomic<bool> m_started{false};
     // When the drain running now began (steady clock ticks; 0: none). Loop thread writes only.
     std::atomic<std::int64_t> m_drainingSince{0};
-    std::atomic<bool> m_shuttingDown{false};
     std::atomic<int> m_inFlight{0};
     std::atomic<unsigned> m_postFence{0};
 
