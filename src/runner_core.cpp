@@ -397,8 +397,8 @@ void RunnerCore::drain() noexcept {
 void RunnerCore::coroutineEnded() noexcept {
     // Only in the grace period: before it the loop must still handle the shutdown event, and
     // after it the loop has returned (a coroutine ends then only by racing keepAbandoned()).
-    if (m_inFlight.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
-        m_phase.load(std::memory_order_acquire) == Phase::GracePeriod)
+    if (m_inFlight.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        m_phase.load(std::memory_order_seq_cst) == Phase::GracePeriod) // see setPhase()
         m_loopThread->quit(); // thread-safe; the last coroutine ended within the grace period
 }
 
@@ -410,7 +410,7 @@ void RunnerCore::beginShutdown() {
         if (phaseLocked() == Phase::Closing)
             setPhase(Phase::GracePeriod);
     }
-    const int inFlight = m_inFlight.load(std::memory_order_acquire);
+    const int inFlight = m_inFlight.load(std::memory_order_seq_cst); // see setPhase()
     if (inFlight == 0) {
         m_loopThread->quit();
         return;

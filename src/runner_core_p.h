@@ -162,7 +162,11 @@ private:
     Phase phaseLocked() const noexcept { return m_phase.load(std::memory_order_relaxed); }
     //! Moves the phase on, under m_mutex (but in close() in a forked child); released to the
     //! lock-free readers.
-    void setPhase(Phase phase) noexcept { m_phase.store(phase, std::memory_order_release); }
+    // Sequentially consistent: beginShutdown() stores GracePeriod then reads m_inFlight, while a
+    // coroutine ending on another thread decrements m_inFlight then reads the phase; with both
+    // seq_cst at least one of them sees the other, so the last coroutine's end is never missed
+    // (which would keep the loop waiting out the whole grace period).
+    void setPhase(Phase phase) noexcept { m_phase.store(phase, std::memory_order_seq_cst); }
     void startLocked();
     //! dispatch() without the clean-up on failure.
     bool enqueue(CallBase *call);
