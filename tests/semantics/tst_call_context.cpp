@@ -14,7 +14,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <future>
+#include <initializer_list>
 #include <latch>
 #include <memory>
 #include <optional>
@@ -457,6 +459,24 @@ void tst_CallContext::askingOffLoopThreadIsQuiet() {
 
 // ---- deadlock cycles across runners ----
 
+namespace {
+
+//! path[0].run(a coroutine that runs path[1].run(... the last one sets innermostRan ...)):
+//! each runner's loop thread blocks in the next runner's call.
+void runNested(std::initializer_list<EventLoopThreadRunner *> path, std::atomic<bool> &innermostRan,
+               std::size_t depth = 0) {
+    if (depth == path.size()) {
+        innermostRan = true;
+        return;
+    }
+    path.begin()[depth]->run([path, depth, &innermostRan]() -> QCoro::Task<> {
+        runNested(path, innermostRan, depth + 1);
+        co_return;
+    });
+}
+
+} // namespace
+
 void tst_CallContext::twoRunnerCycleThrowsDeadlock() {
     Watchdog watchdog(60s, "twoRunnerCycleThrowsDeadlock");
     EventLoopThreadRunner a(palitra::RunnerOptions{.threadName = QStringLiteral("A")});
@@ -464,17 +484,8 @@ void tst_CallContext::twoRunnerCycleThrowsDeadlock() {
     std::atomic<bool> innermostRan{false};
     QString message;
     try {
-        a.run([&]() -> QCoro::Task<> {
-            // A's loop blocks in B, whose coroutine blocks in A: a cycle.
-            b.run([&]() -> QCoro::Task<> {
-                a.run([&]() -> QCoro::Task<> {
-                    innermostRan = true;
-                    co_return;
-                });
-                co_return;
-            });
-            co_return;
-        });
+        // A's loop blocks in B, whose coroutine blocks in A: a cycle.
+        runNested({&a, &b, &a}, innermostRan);
         QFAIL("the cycle was not refused");
     } catch (const palitra::DeadlockError &error) {
         message = QString::fromUtf8(error.what());
@@ -492,19 +503,7 @@ void tst_CallContext::threeRunnerCycleThrowsDeadlock() {
     EventLoopThreadRunner b(palitra::RunnerOptions{.threadName = QStringLiteral("B")});
     EventLoopThreadRunner c(palitra::RunnerOptions{.threadName = QStringLiteral("C")});
     std::atomic<bool> innermostRan{false};
-    QVERIFY_THROWS_EXCEPTION(palitra::DeadlockError, a.run([&]() -> QCoro::Task<> {
-        b.run([&]() -> QCoro::Task<> {
-            c.run([&]() -> QCoro::Task<> {
-                a.run([&]() -> QCoro::Task<> {
-                    innermostRan = true;
-                    co_return;
-                });
-                co_return;
-            });
-            co_return;
-        });
-        co_return;
-    }));
+    QVERIFY_THROWS_EXCEPTION(palitra::DeadlockError, runNested({&a, &b, &c, &a}, innermostRan));
     QVERIFY(!innermostRan);
 }
 
