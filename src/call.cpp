@@ -2,24 +2,43 @@
 // The out-of-line part of detail::CallBase: what the call templates need from the runner.
 #include <palitra/detail/call.h>
 
+#include "call_links_p.h"
 #include "runner_core_p.h"
+
+#include <new>
 
 namespace palitra::detail {
 
-CallBase::~CallBase() = default;
+CallBase::CallBase(bool hasBlockedCaller) : m_hasBlockedCaller(hasBlockedCaller) {
+    static_assert(sizeof(CallLinks) <= sizeof(m_linksStorage) &&
+                      alignof(CallLinks) <= linksAlignment,
+                  "CallBase's storage for the runner's links is too small: growing it changes the "
+                  "size of every call, which is part of the ABI");
+    new (m_linksStorage) CallLinks;
+}
+
+CallBase::~CallBase() {
+    CallLinks::of(*this).~CallLinks();
+}
+
+RunnerCore *CallBase::core() const noexcept {
+    return CallLinks::of(*this).core;
+}
 
 void CallBase::coroutineStarted() noexcept {
-    m_links.core->coroutineStarted();
+    CallLinks::of(*this).core->coroutineStarted();
 }
 
 void CallBase::coroutineEnded() noexcept {
-    if (!m_links.isAbandoned.load(std::memory_order_acquire))
-        m_links.core->coroutineEnded();
+    const CallLinks &links = CallLinks::of(*this);
+    if (!links.isAbandoned.load(std::memory_order_acquire))
+        links.core->coroutineEnded();
 }
 
 void CallBase::retire() noexcept {
-    if (!m_links.isAbandoned.load(std::memory_order_acquire))
-        m_links.core->retire(this);
+    const CallLinks &links = CallLinks::of(*this);
+    if (!links.isAbandoned.load(std::memory_order_acquire))
+        links.core->retire(this);
 }
 
 } // namespace palitra::detail

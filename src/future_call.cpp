@@ -68,10 +68,10 @@ bool FutureCallBase::beginWatched() noexcept {
         return false;
     }
     try {
-        m_watch = new FutureWatch(this, links().core->loopContext(), m_deadline);
+        m_watch = new FutureWatch(this, core()->loopContext(), m_deadline);
     } catch (...) {
         if (completion().end(CallStatus::Closed)) {
-            links().core->stats().ended(CallStatus::Closed, false);
+            core()->stats().ended(CallStatus::Closed, false);
             report(std::current_exception());
         }
         return false;
@@ -90,14 +90,14 @@ void FutureCallBase::settle(std::exception_ptr failure) noexcept {
         }
     }
     // Before the future finishes: whoever sees it finished sees it counted.
-    links().core->stats().ended(CallStatus::Finished, failure != nullptr);
+    core()->stats().ended(CallStatus::Finished, failure != nullptr);
     report(std::move(failure));
 }
 
 void FutureCallBase::cancelledByUser() noexcept {
     if (!completion().end(CallStatus::Cancelled))
         return;
-    links().core->stats().ended(CallStatus::Cancelled, false);
+    core()->stats().ended(CallStatus::Cancelled, false);
     report(nullptr); // the future is cancelled already; this finishes it
     requestStop();
 }
@@ -105,7 +105,7 @@ void FutureCallBase::cancelledByUser() noexcept {
 void FutureCallBase::deadlinePassed(const char *message) noexcept {
     if (!completion().end(CallStatus::TimedOut))
         return;
-    links().core->stats().ended(CallStatus::TimedOut, false);
+    core()->stats().ended(CallStatus::TimedOut, false);
     report(std::make_exception_ptr(TimeoutError(message)));
     requestStop();
 }
@@ -114,7 +114,7 @@ void FutureCallBase::closed() noexcept {
     // close() has unlinked the call and holds a reference of its own; only the future and the
     // waiter's reference are left to us. The watch lives on the loop thread: the loop's end
     // deletes it.
-    links().core->stats().ended(CallStatus::Closed, false);
+    core()->stats().ended(CallStatus::Closed, false);
     finishFuture(std::make_exception_ptr(
         RunnerClosedError("palitra: the runner was closed before the call finished.")));
     release();
@@ -129,7 +129,7 @@ void FutureCallBase::failBeforeQueue(std::exception_ptr error) noexcept {
 void FutureCallBase::report(std::exception_ptr error) noexcept {
     finishFuture(std::move(error));
     unwatch();
-    links().core->leave(this);
+    core()->leave(this);
     release();
 }
 
@@ -142,7 +142,7 @@ void FutureCallBase::finishFuture(std::exception_ptr error) noexcept {
 void FutureCallBase::unwatch() noexcept {
     // From the loop thread only: a coroutine that ended elsewhere leaves its watch to the
     // loop's end. Later, not now: this may run inside one of the watch's own signals.
-    if (m_watch && RunnerCore::current() == links().core)
+    if (m_watch && RunnerCore::current() == core())
         m_watch->deleteLater();
 }
 

@@ -4,6 +4,7 @@
 // See docs/ARCHITECTURE.md for one call's path through these functions.
 #include "runner_core_p.h"
 
+#include "call_links_p.h"
 #include "drain_event_p.h"
 #include "logging_p.h"
 
@@ -74,22 +75,22 @@ constexpr std::chrono::milliseconds joinMargin{1000};
 // The two intrusive lists of calls (waiting, in flight) differ only in their links.
 template<CallBase *CallLinks::*Prev, CallBase *CallLinks::*Next>
 void pushFront(CallBase *&head, CallBase *call) noexcept {
-    call->links().*Prev = nullptr;
-    call->links().*Next = head;
+    linksOf(call).*Prev = nullptr;
+    linksOf(call).*Next = head;
     if (head)
-        head->links().*Prev = call;
+        linksOf(head).*Prev = call;
     head = call;
 }
 
 template<CallBase *CallLinks::*Prev, CallBase *CallLinks::*Next>
 void erase(CallBase *&head, CallBase *call) noexcept {
-    CallLinks &links = call->links();
+    CallLinks &links = linksOf(call);
     if (links.*Prev)
-        (links.*Prev)->links().*Next = links.*Next;
+        linksOf(links.*Prev).*Next = links.*Next;
     else
         head = links.*Next;
     if (links.*Next)
-        (links.*Next)->links().*Prev = links.*Prev;
+        linksOf(links.*Next).*Prev = links.*Prev;
     links.*Prev = links.*Next = nullptr;
 }
 
@@ -205,10 +206,10 @@ void RunnerCore::unlinkFlight(CallBase *call) noexcept {
 void RunnerCore::keepAbandoned(CallBase *flight) noexcept {
     const std::lock_guard lock(abandonedMutex);
     while (flight) {
-        CallBase *call = std::exchange(flight, flight->links().flightNext);
-        call->links().isAbandoned.store(true, std::memory_order_release);
-        call->links().flightPrev = nullptr;
-        call->links().flightNext = abandonedCalls;
+        CallBase *call = std::exchange(flight, linksOf(flight).flightNext);
+        linksOf(call).isAbandoned.store(true, std::memory_order_release);
+        linksOf(call).flightPrev = nullptr;
+        linksOf(call).flightNext = abandonedCalls;
         abandonedCalls = call;
     }
 }
@@ -216,7 +217,7 @@ void RunnerCore::keepAbandoned(CallBase *flight) noexcept {
 void RunnerCore::retire(CallBase *call) noexcept {
     {
         const std::lock_guard lock(m_mutex);
-        if (call->links().isAbandoned.load(std::memory_order_acquire))
+        if (linksOf(call).isAbandoned.load(std::memory_order_acquire))
             return; // resumed after its loop ended (only possible off the loop thread): keep it
         unlinkFlight(call);
     }
@@ -243,7 +244,7 @@ bool RunnerCore::enqueue(CallBase *call) {
         throw RunnerClosedError("palitra: the runner is closed.");
     if (phaseLocked() == Phase::Idle)
         startLocked();
-    call->links().core = this;
+    linksOf(call).core = this;
     const bool wasEmpty = m_queue.empty();
     m_queue.push_back(call);
     if (wasEmpty) {
@@ -432,13 +433,13 @@ void RunnerCore::beginClose(std::unique_lock<std::mutex> &lock, CloseMode mode) 
     // list only holds live calls while we hold the lock.
     CallBase *released = nullptr;
     for (CallBase *call = m_waiting; call;) {
-        CallBase *next = call->links().next;
+        CallBase *next = linksOf(call).next;
         if (mode == CloseMode::ParkWaiters && call->hasBlockedCaller() && call->completion().park())
             ++m_parkedCount; // stays linked: its caller leaves only once released
         const bool closedByUs = call->completion().end(CallStatus::Closed);
         call->retain(); // kept until its stop is requested
-        call->links().closeNext = released;
-        call->links().closedByClose = closedByUs;
+        linksOf(call).closeNext = released;
+        linksOf(call).closedByClose = closedByUs;
         released = call;
         if (closedByUs && !call->hasBlockedCaller())
             unlink(call);
@@ -458,9 +459,9 @@ void RunnerCore::beginClose(std::unique_lock<std::mutex> &lock, CloseMode mode) 
     // Stop callbacks and future continuations are user code: run them without our lock, so that
     // one calling back into this runner gets RunnerClosedError instead of a deadlock.
     while (released) {
-        CallBase *call = std::exchange(released, released->links().closeNext);
+        CallBase *call = std::exchange(released, linksOf(released).closeNext);
         call->requestStop();
-        if (call->links().closedByClose)
+        if (linksOf(call).closedByClose)
             call->closed();
         call->release();
     }
@@ -510,7 +511,7 @@ void RunnerCore::close() {
 
 void RunnerCore::releaseParked() noexcept {
     const std::lock_guard lock(m_mutex);
-    for (CallBase *call = m_waiting; call; call = call->links().next) {
+    for (CallBase *call = m_waiting; call; call = linksOf(call).next) {
         if (call->completion().unpark())
             --m_parkedCount;
     }

@@ -30,27 +30,9 @@ namespace palitra::detail {
 class RunnerCore;
 class CallBase;
 struct RunnerInternals;
-
-//! The runner's bookkeeping of one call. Only the runner touches it, under its lock, except
-//! isAbandoned.
-struct CallLinks {
-    RunnerCore *core = nullptr;
-    // The runner's list of calls that someone waits for (a blocked caller or a future).
-    CallBase *prev = nullptr;
-    CallBase *next = nullptr;
-    // close()'s private list of the waiters it releases, so that it can ask them to stop after
-    // dropping the runner's lock (stop callbacks are user code).
-    CallBase *closeNext = nullptr;
-    bool closedByClose = false;
-    // The runner's list of calls the loop has taken from the queue and not retired yet. What is
-    // left in it when the loop ends is abandoned, and moved to a process-wide list, so that the
-    // leak is deliberate and reachable, not lost.
-    CallBase *flightPrev = nullptr;
-    CallBase *flightNext = nullptr;
-    // Set when the loop ended with this call in flight: from then on it never touches its
-    // runner, which may be gone by the time a foreign thread resumes the coroutine.
-    std::atomic<bool> isAbandoned{false};
-};
+// The runner's bookkeeping of one call (its place in the runner's lists). Not installed: only
+// the library knows its layout.
+struct CallLinks;
 
 class PALITRA_EXPORT CallBase {
 public:
@@ -84,8 +66,7 @@ public:
     //! The call's stop token (palitra::currentStopToken(), CallContext::stopToken()).
     std::stop_token stopToken() const noexcept { return m_stop.get_token(); }
     //! The runner the call was dispatched to (null until then).
-    RunnerCore *core() const noexcept { return m_links.core; }
-    CallLinks &links() noexcept { return m_links; }
+    RunnerCore *core() const noexcept;
     //! Drops the loop's reference once the call is over on the loop side (all its coroutines
     //! ended, or it was never started): it leaves the runner's in-flight list first.
     void retire() noexcept;
@@ -93,7 +74,7 @@ public:
 protected:
     //! Two references: the waiter's and the loop's.
     // Not noexcept: the stop source allocates its state.
-    explicit CallBase(bool hasBlockedCaller = true) : m_hasBlockedCaller(hasBlockedCaller) {}
+    explicit CallBase(bool hasBlockedCaller = true);
     virtual ~CallBase();
 
     //! Loop thread, before invoking anything: claims the call for starting. False if it has
@@ -108,8 +89,12 @@ private:
     std::atomic<int> m_refs{2};
     Completion m_completion;
     std::stop_source m_stop;
-    CallLinks m_links;
     const bool m_hasBlockedCaller;
+    // The runner's CallLinks live here. Only the size is fixed by this header (the library
+    // checks that its links fit); the layout is the library's own.
+    friend struct CallLinks;
+    static constexpr std::size_t linksAlignment = alignof(void *);
+    alignas(linksAlignment) std::byte m_linksStorage[8 * sizeof(void *)];
 };
 
 //! Makes \a call the one palitra::currentCall() and palitra::currentStopToken() see while its
