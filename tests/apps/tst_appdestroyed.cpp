@@ -74,11 +74,16 @@ void tst_AppDestroyed::cleanup() {
 
 // ---- An explicit runner outlives the application ----
 
+// Each case here uses a runner after ~QCoreApplication, which needs Qt's private headers.
+#define SKIP_WITHOUT_QT_PRIVATE()                                                                  \
+    do {                                                                                           \
+        if (!PALITRA_USES_QT_PRIVATE)                                                              \
+            QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "  \
+                  "a runner does not work once the application is gone");                          \
+    } while (false)
+
 void tst_AppDestroyed::explicitRunnerWorksAfterApplication() {
-#if !PALITRA_USES_QT_PRIVATE
-    QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
-          "a runner does not work once the application is gone");
-#endif
+    SKIP_WITHOUT_QT_PRIVATE();
     auto app = makeApp();
     palitra::EventLoopThreadRunner runner;
     QCOMPARE(runner.run([] { return timerThenValue(1); }), 1);
@@ -107,10 +112,7 @@ void tst_AppDestroyed::explicitRunnerWorksAfterApplication() {
 }
 
 void tst_AppDestroyed::coroutineSpansApplicationDestruction() {
-#if !PALITRA_USES_QT_PRIVATE
-    QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
-          "a runner does not work once the application is gone");
-#endif
+    SKIP_WITHOUT_QT_PRIVATE();
     // A caller on another thread is blocked in run() while the application is destroyed: the
     // coroutine keeps running on the explicit runner and its value arrives.
     auto app = makeApp();
@@ -141,10 +143,7 @@ void tst_AppDestroyed::coroutineSpansApplicationDestruction() {
 // ---- The global runner dies with the application ----
 
 void tst_AppDestroyed::globalRunnerShutDownWithApplication() {
-#if !PALITRA_USES_QT_PRIVATE
-    QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
-          "a runner does not work once the application is gone");
-#endif
+    SKIP_WITHOUT_QT_PRIVATE();
     auto app = makeApp();
     QVERIFY(!palitra::isRunnerAlive());
     QCOMPARE(palitra::run([] { return timerThenValue(1); }), 1);
@@ -161,10 +160,7 @@ void tst_AppDestroyed::globalRunnerShutDownWithApplication() {
 }
 
 void tst_AppDestroyed::globalRunnerShutDownForEachApplication() {
-#if !PALITRA_USES_QT_PRIVATE
-    QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
-          "a runner does not work once the application is gone");
-#endif
+    SKIP_WITHOUT_QT_PRIVATE();
     for (int round = 0; round < 3; ++round) {
         auto app = makeApp();
         QCOMPARE(palitra::run([round] { return timerThenValue(round); }), round);
@@ -183,10 +179,7 @@ void tst_AppDestroyed::globalRunnerShutDownForEachApplication() {
 }
 
 void tst_AppDestroyed::globalRunnerParksBlockedCallerWhenApplicationDies() {
-#if !PALITRA_USES_QT_PRIVATE
-    QSKIP("palitra was built without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): "
-          "a runner does not work once the application is gone");
-#endif
+    SKIP_WITHOUT_QT_PRIVATE();
     // ~QCoreApplication is usually part of the process exit: a caller blocked on another thread
     // then must neither wake nor throw. If the program goes on, the next shutdownGlobalRunner()
     // (or the next use of the global runner) releases it.

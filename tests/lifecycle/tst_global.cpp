@@ -66,6 +66,21 @@ QCoro::Task<int> sleepUntilStopped() {
     co_return -1;
 }
 
+// How one call that may race the runner's shutdown ended.
+enum class CallEnd { NotYet, Value, Closed, Other };
+
+// Runs \a call (which returns an int) and says how it ended: Value when it returned \a expected.
+template<typename Call>
+CallEnd endOf(Call &&call, int expected) {
+    try {
+        return call() == expected ? CallEnd::Value : CallEnd::Other;
+    } catch (const RunnerClosedError &) {
+        return CallEnd::Closed;
+    } catch (...) {
+        return CallEnd::Other;
+    }
+}
+
 // How every call of the stress tests ended. They must add up to the calls made.
 struct Tally {
     std::atomic<int> calls{0};
@@ -272,22 +287,19 @@ void tst_Global::shutdownFromManyThreadsAtOnce() {
     constexpr int closers = 8;
     Watchdog watchdog(30s, "shutdownFromManyThreadsAtOnce");
     const int before = palitra::run([] { return whereAmI(); }).serial;
-    std::atomic<int> callerEnded{-1}; // 0: value, 1: RunnerClosedError, 2: other
+    std::atomic<CallEnd> callerEnded{CallEnd::NotYet};
     std::latch callerStarted(1);
     std::optional<JoiningThread> caller;
     if (callerBlocked) {
         caller.emplace([&] {
-            try {
-                palitra::run([&callerStarted]() -> QCoro::Task<int> {
-                    callerStarted.count_down();
-                    co_return co_await sleepUntilStopped();
-                });
-                callerEnded = 0;
-            } catch (const RunnerClosedError &) {
-                callerEnded = 1;
-            } catch (...) {
-                callerEnded = 2;
-            }
+            callerEnded = endOf(
+                [&] {
+                    return palitra::run([&callerStarted]() -> QCoro::Task<int> {
+                        callerStarted.count_down();
+                        co_return co_await sleepUntilStopped();
+                    });
+                },
+                0);
         });
         callerStarted.wait();
     }
@@ -303,7 +315,7 @@ void tst_Global::shutdownFromManyThreadsAtOnce() {
     QVERIFY(!palitra::isRunnerAlive());
     if (caller) {
         caller->join();
-        QCOMPARE(callerEnded.load(), 1);
+        QCOMPARE(callerEnded.load(), CallEnd::Closed);
     }
     const int after = palitra::run([] { return whereAmI(); }).serial;
     QVERIFY(after != before);
@@ -327,27 +339,24 @@ void tst_Global::callRacingShutdown() {
     for (int round = 0; round < rounds; ++round) {
         palitra::run([] { return answer(0); }); // the runner exists and runs
         std::latch go(2);
-        std::atomic<int> ended{-1};
+        std::atomic<CallEnd> ended{CallEnd::NotYet};
         {
             JoiningThread caller([&] {
                 go.arrive_and_wait();
-                try {
-                    const int v = suspends ? palitra::run([round] { return answerLater(round); })
-                                           : palitra::run([round] { return answer(round); });
-                    ended = v == round ? 0 : 2;
-                } catch (const RunnerClosedError &) {
-                    ended = 1;
-                } catch (...) {
-                    ended = 2;
-                }
+                ended = endOf(
+                    [&] {
+                        return suspends ? palitra::run([round] { return answerLater(round); })
+                                        : palitra::run([round] { return answer(round); });
+                    },
+                    round);
             });
             JoiningThread closer([&] {
                 go.arrive_and_wait();
                 palitra::shutdownGlobalRunner();
             });
         }
-        QVERIFY(ended == 0 || ended == 1);
-        (ended == 0 ? values : closed) += 1;
+        QVERIFY(ended == CallEnd::Value || ended == CallEnd::Closed);
+        (ended == CallEnd::Value ? values : closed) += 1;
     }
     QCOMPARE(values + closed, rounds);
     palitra::shutdownGlobalRunner();
