@@ -40,6 +40,20 @@ int threadsNamedSettled(const QByteArray &name, int expected) {
     return count;
 }
 
+//! Prints how to call the host: to stdout for --help (exit 0), to stderr with the option it did
+//! not know (exit 2).
+int usage(const char *unknownOption) {
+    FILE *const out = unknownOption ? stderr : stdout;
+    if (unknownOption)
+        std::fprintf(out, "plugin-host: unknown option %s\n", unknownOption);
+    std::fputs("usage: plugin-host [--plugin FILE] [--unload-during-call | --exit-without-unload] "
+               "KEY...\n"
+               "Loads the lookup plugin, looks up each KEY through its synchronous interface, "
+               "then unloads it.\n",
+               out);
+    return unknownOption ? 2 : 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -55,6 +69,9 @@ int main(int argc, char **argv) {
             unloadDuringCall = true;
         else if (arg == QLatin1String("--exit-without-unload"))
             exitWithoutUnload = true;
+        else if (arg.startsWith(QLatin1Char('-')))
+            return usage(arg == QLatin1String("--help") || arg == QLatin1String("-h") ? nullptr
+                                                                                      : argv[i]);
         else
             keys.append(arg);
     }

@@ -29,6 +29,7 @@ private Q_SLOTS:
     void lookupsThenUnload();
     void unloadWithCallInFlight();
     void exitWithoutUnload();
+    void helpAndUnknownOption();
 };
 
 void tst_Plugin::lookupsThenUnload() {
@@ -67,6 +68,20 @@ void tst_Plugin::exitWithoutUnload() {
     QCOMPARE(run.exitCode, 0);
     QCOMPARE(run.err, QString());
     QVERIFY(run.out.endsWith(QStringLiteral("exiting with the plugin loaded\n")));
+}
+
+void tst_Plugin::helpAndUnknownOption() {
+    // An option is never taken for a key: --help prints the usage, an unknown one is an error.
+    const ProgramRun help = runProgram(host, {QStringLiteral("--help")});
+    QCOMPARE(help.exitCode, 0);
+    QVERIFY(help.out.startsWith(QStringLiteral("usage: plugin-host ")));
+    QCOMPARE(help.err, QString());
+
+    const ProgramRun unknown =
+        runProgram(host, {QStringLiteral("--verbose"), QStringLiteral("bob")});
+    QCOMPARE(unknown.exitCode, 2);
+    QCOMPARE(unknown.out, QString()); // nothing was looked up
+    QVERIFY(unknown.err.startsWith(QStringLiteral("plugin-host: unknown option --verbose\n")));
 }
 
 QTEST_GUILESS_MAIN(tst_Plugin)
