@@ -160,7 +160,7 @@ template<typename Reply>
     return StopGuard(stop, reply, [reply] { reply->abort(); });
 }
 
-//! Awaitable returned by palitra::awaitSignal().
+//! Awaitable returned by palitra::awaitSignal(). Its bodies are in detail/stop_impl.h.
 template<typename Sender, typename... Args>
 class SignalAwaiter {
 public:
@@ -171,88 +171,27 @@ public:
     using Signal = void (Sender::*)(Args...);
 
     //! See palitra::awaitSignal().
-    SignalAwaiter(const Sender *sender, Signal signal, std::stop_token stop)
-        : m_sender(sender), m_signal(signal), m_stop(std::move(stop)) {}
-    ~SignalAwaiter() {
-        m_onStop.cancel(); // first: it would wake through the Waker
-        if (m_waker) {
-            QObject::disconnect(m_connection);
-            QObject::disconnect(m_destroyedConnection);
-            m_waker->detach();
-        }
-    }
+    SignalAwaiter(const Sender *sender, Signal signal, std::stop_token stop);
+    //! Disconnects from the sender and withdraws the stop callback.
+    ~SignalAwaiter();
     //! Moves an awaiter that has not been awaited yet (compilers may move the operand of
     //! co_await into the frame).
-    SignalAwaiter(SignalAwaiter &&other) noexcept
-        : m_sender(other.m_sender), m_signal(other.m_signal), m_stop(std::move(other.m_stop)) {}
+    SignalAwaiter(SignalAwaiter &&other) noexcept;
     SignalAwaiter &operator=(SignalAwaiter &&) = delete;
 
     //! \internal Ready at once, with std::nullopt, when stop was requested or the sender is
     //! gone (null, or destroyed since awaitSignal() was called).
-    bool await_ready() const noexcept { return m_stop.stop_requested() || !m_sender; }
+    bool await_ready() const noexcept;
     //! \internal noexcept, failures reported by await_resume: GCC 12 destroys the awaiter twice
     //! when await_suspend throws.
-    bool await_suspend(std::coroutine_handle<> handle) noexcept {
-        try {
-            const Sender *const sender = m_sender.data();
-            m_waker = new detail::Waker(handle);
-            // The Waker lives on the awaiting (loop) thread: an emission from another thread is
-            // queued to it, one from this thread is direct. Either way we resume here. An
-            // emission queued before this awaiter went away is still delivered (disconnect
-            // does not recall it), so the slots check that the Waker is still attached before
-            // touching the awaiter.
-            detail::Waker *waker = m_waker;
-            m_connection = QObject::connect(sender, m_signal, waker, [this, waker](Args... args) {
-                if (!waker->isAttached() || m_result || m_failure || m_isDone)
-                    return;
-                try {
-                    m_result.emplace(std::forward<Args>(args)...);
-                } catch (...) { // a throwing copy must not escape into the event loop
-                    m_failure = std::current_exception();
-                }
-                finish();
-            });
-            // Queued even from this thread: the coroutine must not run inside the sender's
-            // destructor, where touching the sender would be a use-after-free.
-            m_destroyedConnection = QObject::connect(
-                sender, &QObject::destroyed, waker,
-                [this, waker] {
-                    if (waker->isAttached() && !m_result && !m_failure && !m_isDone)
-                        finish();
-                },
-                Qt::QueuedConnection);
-            if (m_stop.stop_possible())
-                m_onStop.arm(&SignalAwaiter::onStop, this,
-                             detail::LoopWake::Clock::time_point::max(), m_stop);
-            return true;
-        } catch (...) {
-            m_failure = std::current_exception();
-            if (m_waker) {
-                QObject::disconnect(m_connection);
-                QObject::disconnect(m_destroyedConnection);
-                std::exchange(m_waker, nullptr)->detach();
-            }
-            return false;
-        }
-    }
+    bool await_suspend(std::coroutine_handle<> handle) noexcept;
     //! \internal The signal's arguments, or std::nullopt when stop came first or the sender
     //! was destroyed.
-    Result await_resume() {
-        if (m_failure)
-            std::rethrow_exception(m_failure);
-        return std::move(m_result);
-    }
+    Result await_resume();
 
 private:
-    static void onStop(void *context, bool) noexcept {
-        static_cast<SignalAwaiter *>(context)->finish();
-    }
-    void finish() {
-        m_isDone = true;
-        QObject::disconnect(m_connection);
-        QObject::disconnect(m_destroyedConnection);
-        m_waker->wake(); // last: resuming may destroy this awaiter
-    }
+    static void onStop(void *context, bool) noexcept;
+    void finish();
 
     QPointer<const Sender> m_sender; // null once the sender is destroyed
     Signal m_signal;
@@ -291,3 +230,5 @@ requires std::is_base_of_v<Base, Sender> && std::is_base_of_v<QObject, Base>
 }
 
 } // namespace palitra
+
+#include <palitra/detail/stop_impl.h>
