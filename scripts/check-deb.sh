@@ -3,7 +3,10 @@
 # The Debian packages CPack makes (libpalitra<N> and libpalitra-dev), checked as a packager
 # would: built with the `package` preset (Release, no tests, no developer mode), their Depends
 # shown and checked, resolvable against the archive (apt-get --simulate), then unpacked into an
-# empty root and used from there by tests/consumer (CMake and pkg-config).
+# empty root and used from there by tests/consumer (CMake and pkg-config). With
+# PALITRA_DEB_INSTALL=1 (CI sets it; it needs root), they are also installed for real with
+# apt-get on this machine, the consumer is built against the installed packages alone, and they
+# are removed again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${PALITRA_JOBS:-$(nproc)}
@@ -92,4 +95,27 @@ first=${flags%% *}
 g++ -std=c++20 -O1 -Wall -Wextra -Wpedantic -Werror -o build/deb-root-consumer \
     tests/consumer/main.cpp tests/consumer/every_template.cpp $flags
 LD_LIBRARY_PATH=$libdir ./build/deb-root-consumer | grep -q "consumer: every template: ok"
+
+if [[ ${PALITRA_DEB_INSTALL:-0} == 1 ]]; then
+    [[ $(id -u) == 0 ]] || fail "PALITRA_DEB_INSTALL=1 needs root (apt-get install)"
+    dpkg -s libpalitra-dev >/dev/null 2>&1 && fail "a libpalitra-dev is installed already"
+    remove_packages() { apt-get purge -y -q "$(dpkg-deb -f "$dev" Package)" "$runtime_name" >/dev/null; }
+    trap remove_packages EXIT
+    apt-get install -y -q --no-install-recommends "./$runtime" "./$dev" >build/package/apt-install.log ||
+        { cat build/package/apt-install.log; fail "apt-get could not install the packages"; }
+    echo "apt-get install: both packages installed, their Depends met"
+    rm -rf build/consumer-deb-installed
+    cmake -S tests/consumer -B build/consumer-deb-installed -G Ninja >/dev/null
+    grep -q "Palitra_DIR:PATH=/usr/lib/" build/consumer-deb-installed/CMakeCache.txt ||
+        fail "the consumer did not find the installed package under /usr/lib"
+    cmake --build build/consumer-deb-installed -j "$jobs"
+    ctest --test-dir build/consumer-deb-installed --output-on-failure
+    # shellcheck disable=SC2046 # the flags are a word list
+    g++ -std=c++20 -O2 -Wall -Wextra -Wpedantic -Werror -o build/deb-installed-consumer \
+        tests/consumer/main.cpp tests/consumer/every_template.cpp $(pkg-config --cflags --libs palitra)
+    ./build/deb-installed-consumer | grep -q "consumer: every template: ok"
+    remove_packages
+    trap - EXIT
+    echo "check-deb: installed, used by the consumer (CMake and pkg-config) and removed again"
+fi
 echo "check-deb: both packages are right"

@@ -8,7 +8,8 @@
 #              ASan+UBSan), run it; then the same program through `pkg-config palitra`;
 #   static     palitra as a static library (BUILD_SHARED_LIBS=OFF), and the consumer against it;
 #   noprivate  clang 14, without Qt's private headers (PALITRA_USE_QT_PRIVATE=OFF): the whole
-#              suite (tests that need them skip and say why);
+#              suite, compile checks included (tests that need the headers skip and say why);
+#   clang      clang 14 with Qt's private headers: the library and tests built, the suite run;
 #   deb        CPack's .deb packages: their Depends, then the consumer built against the
 #              packages unpacked in an empty root;
 #   asan, tsan the whole suite under ASan+UBSan, then under TSan.
@@ -17,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh test
 
-stages=${PALITRA_TEST_STAGES:-"default consumer static noprivate deb asan tsan docs"}
+stages=${PALITRA_TEST_STAGES:-"default consumer static noprivate clang deb asan tsan docs"}
 jobs=${PALITRA_JOBS:-$(nproc)}
 consumer_src=$PWD/tests/consumer
 
@@ -67,7 +68,7 @@ consumer_pkgconfig() {
 for stage in $stages; do
     stage_start "$stage"
     case $stage in
-    default | asan | tsan | noprivate) run_preset "$stage" ;;
+    default | asan | tsan | noprivate | clang) run_preset "$stage" ;;
     docs)
         cmake --preset default >/dev/null
         cmake --build build/default --target docs
