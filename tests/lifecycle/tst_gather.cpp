@@ -163,9 +163,18 @@ enum class EmptyCallable {
     OutcomesRangeEmptyLast,
     RangeWithTimeoutEmptyLast,
 };
+// Which form of gather a row calls: callables as arguments, or one range of them.
+enum class Form { Variadic, Range };
+// What a failing coroutine of a row throws.
+enum class Thrown { StdException, Other };
+// What a row's gather gives: the values (gather), or one outcome each (gatherOutcomes).
+enum class Result { Values, Outcomes };
 
 } // namespace
 
+Q_DECLARE_METATYPE(Form)
+Q_DECLARE_METATYPE(Thrown)
+Q_DECLARE_METATYPE(Result)
 Q_DECLARE_METATYPE(RangeKind)
 Q_DECLARE_METATYPE(PassedRange)
 Q_DECLARE_METATYPE(EmptyCallable)
@@ -340,15 +349,16 @@ void tst_Gather::rangeOfMoveOnlyCallables() {
 // all started before the caller waits, running concurrently -----------------------------------
 
 void tst_Gather::allRunConcurrently_data() {
-    QTest::addColumn<bool>("range");
-    QTest::newRow("variadic") << false;
-    QTest::newRow("range") << true;
+    QTest::addColumn<Form>("form");
+    QTest::newRow("variadic") << Form::Variadic;
+    QTest::newRow("range") << Form::Range;
 }
 
 void tst_Gather::allRunConcurrently() {
     // Each coroutine completes only once all of them have started: a gather that started
     // them one after another, or waited before starting them all, times out here.
-    QFETCH(bool, range);
+    QFETCH(Form, form);
+    const bool range = form == Form::Range;
     EventLoopThreadRunner runner;
     Gate gate;
     Gate *g = &gate;
@@ -410,17 +420,19 @@ void tst_Gather::allInvokedOnTheLoopThread() {
 // default mode: first failure thrown at once, siblings told to stop ---------------------------
 
 void tst_Gather::firstFailureStopsSiblings_data() {
-    QTest::addColumn<bool>("range");
-    QTest::addColumn<bool>("stdException");
-    QTest::newRow("variadic, std::runtime_error") << false << true;
-    QTest::newRow("variadic, not a std::exception") << false << false;
-    QTest::newRow("range, std::runtime_error") << true << true;
-    QTest::newRow("range, not a std::exception") << true << false;
+    QTest::addColumn<Form>("form");
+    QTest::addColumn<Thrown>("thrown");
+    QTest::newRow("variadic, std::runtime_error") << Form::Variadic << Thrown::StdException;
+    QTest::newRow("variadic, not a std::exception") << Form::Variadic << Thrown::Other;
+    QTest::newRow("range, std::runtime_error") << Form::Range << Thrown::StdException;
+    QTest::newRow("range, not a std::exception") << Form::Range << Thrown::Other;
 }
 
 void tst_Gather::firstFailureStopsSiblings() {
-    QFETCH(bool, range);
-    QFETCH(bool, stdException);
+    QFETCH(Form, form);
+    const bool range = form == Form::Range;
+    QFETCH(Thrown, thrown);
+    const bool stdException = thrown == Thrown::StdException;
     EventLoopThreadRunner runner;
     Gate gate; // opened only after the caller has the failure
     Gate *g = &gate;
@@ -556,13 +568,14 @@ void tst_Gather::outcomesOfMoveOnlyRange() {
 }
 
 void tst_Gather::outcomesThrowOnlyTimeoutOrClosed_data() {
-    QTest::addColumn<bool>("range");
-    QTest::newRow("variadic") << false;
-    QTest::newRow("range") << true;
+    QTest::addColumn<Form>("form");
+    QTest::newRow("variadic") << Form::Variadic;
+    QTest::newRow("range") << Form::Range;
 }
 
 void tst_Gather::outcomesThrowOnlyTimeoutOrClosed() {
-    QFETCH(bool, range);
+    QFETCH(Form, form);
+    const bool range = form == Form::Range;
     EventLoopThreadRunner runner;
     palitra::test::startLoop(runner);
     auto woke = std::make_shared<std::atomic<int>>(StillAsleep);
@@ -588,17 +601,19 @@ void tst_Gather::outcomesThrowOnlyTimeoutOrClosed() {
 // trailing timeout ----------------------------------------------------------------------------
 
 void tst_Gather::trailingTimeoutStopsAll_data() {
-    QTest::addColumn<bool>("range");
-    QTest::addColumn<bool>("outcomes");
-    QTest::newRow("gather(fa, fb, 200ms)") << false << false;
-    QTest::newRow("gather(list, 200ms)") << true << false;
-    QTest::newRow("gatherOutcomes(fa, fb, 200ms)") << false << true;
-    QTest::newRow("gatherOutcomes(list, 200ms)") << true << true;
+    QTest::addColumn<Form>("form");
+    QTest::addColumn<Result>("result");
+    QTest::newRow("gather(fa, fb, 200ms)") << Form::Variadic << Result::Values;
+    QTest::newRow("gather(list, 200ms)") << Form::Range << Result::Values;
+    QTest::newRow("gatherOutcomes(fa, fb, 200ms)") << Form::Variadic << Result::Outcomes;
+    QTest::newRow("gatherOutcomes(list, 200ms)") << Form::Range << Result::Outcomes;
 }
 
 void tst_Gather::trailingTimeoutStopsAll() {
-    QFETCH(bool, range);
-    QFETCH(bool, outcomes);
+    QFETCH(Form, form);
+    const bool range = form == Form::Range;
+    QFETCH(Result, result);
+    const bool outcomes = result == Result::Outcomes;
     EventLoopThreadRunner runner;
     runner.run([]() -> QCoro::Task<void> { co_return; });
     auto wokeA = std::make_shared<std::atomic<int>>(StillAsleep);
@@ -790,17 +805,19 @@ void tst_Gather::rangeCallablesCopiedOrMoved() {
 // results moved, never copied (both gather forms) -----------------------------------------------
 
 void tst_Gather::resultsMovedNeverCopied_data() {
-    QTest::addColumn<bool>("range");
-    QTest::addColumn<bool>("outcomes");
-    QTest::newRow("gather(fns...)") << false << false;
-    QTest::newRow("gather(range)") << true << false;
-    QTest::newRow("gatherOutcomes(fns...)") << false << true;
-    QTest::newRow("gatherOutcomes(range)") << true << true;
+    QTest::addColumn<Form>("form");
+    QTest::addColumn<Result>("result");
+    QTest::newRow("gather(fns...)") << Form::Variadic << Result::Values;
+    QTest::newRow("gather(range)") << Form::Range << Result::Values;
+    QTest::newRow("gatherOutcomes(fns...)") << Form::Variadic << Result::Outcomes;
+    QTest::newRow("gatherOutcomes(range)") << Form::Range << Result::Outcomes;
 }
 
 void tst_Gather::resultsMovedNeverCopied() {
-    QFETCH(bool, range);
-    QFETCH(bool, outcomes);
+    QFETCH(Form, form);
+    const bool range = form == Form::Range;
+    QFETCH(Result, result);
+    const bool outcomes = result == Result::Outcomes;
     EventLoopThreadRunner runner;
     runner.run([]() -> QCoro::Task<void> { co_return; });
     Counted::reset();
