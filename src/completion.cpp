@@ -3,6 +3,7 @@
 
 #include "caller_wake_p.h"
 
+#include <mutex>
 #include <utility>
 
 namespace palitra::detail {

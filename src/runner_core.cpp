@@ -279,7 +279,7 @@ void RunnerCore::beginShutdown() {
 // Right after the phase left Running (for Closing, or for LoopEnded when the loop quit by
 // itself): waiters released (or parked), queued calls dropped, the loop told to wind down.
 // Returns with the lock held again.
-void RunnerCore::beginClose(std::unique_lock<std::mutex> &lock, CloseMode mode) {
+void RunnerCore::beginClose(std::unique_lock<CompactMutex> &lock, CloseMode mode) {
     std::vector<CallBase *> queued;
     queued.swap(m_queue);
     // Every waiter is released now. A blocked caller unlinks itself when it wakes; a future
@@ -328,7 +328,7 @@ void RunnerCore::beginClose(std::unique_lock<std::mutex> &lock, CloseMode mode) 
     lock.lock();
 }
 
-void RunnerCore::join(std::unique_lock<std::mutex> &lock) {
+void RunnerCore::join(std::unique_lock<CompactMutex> &lock) {
     if (m_thread) {
         // The first closer to get here joins the thread; any later one waits for it below.
         LoopThread *const thread = std::exchange(m_thread, nullptr);

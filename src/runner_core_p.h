@@ -2,6 +2,7 @@
 #pragma once
 
 #include <palitra/detail/call.h>
+#include <palitra/detail/compact_mutex.h>
 #include <palitra/runner.h>
 
 #include "loop_local_registry_p.h"
@@ -175,8 +176,8 @@ private:
     void runHook(const std::function<void()> &hook, const char *name) noexcept;
     void drain() noexcept;
     void beginShutdown();
-    void beginClose(std::unique_lock<std::mutex> &lock, CloseMode mode);
-    void join(std::unique_lock<std::mutex> &lock);
+    void beginClose(std::unique_lock<CompactMutex> &lock, CloseMode mode);
+    void join(std::unique_lock<CompactMutex> &lock);
     //! Whether the loop thread was started in a parent process, so it does not exist here.
     //! Without the lock, only after reading a phase other than Idle (which publishes
     //! m_startGeneration).
@@ -190,8 +191,8 @@ private:
     const RunnerOptions m_options;
     SpinPolicy m_spin;
 
-    mutable std::mutex m_mutex;
-    std::condition_variable m_changed; // joined (or given up on), or the last waiter left
+    mutable CompactMutex m_mutex;
+    std::condition_variable_any m_changed; // joined (or given up on), or the last waiter left
     std::atomic<Phase> m_phase{Phase::Idle};
     // The event loop quit without close() asking it to. Written only while the phase leaves
     // Running (under m_mutex), so a lock-free reader that has read a later phase with acquire

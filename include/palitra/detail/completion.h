@@ -2,13 +2,13 @@
 // Not public API: palitra::detail may change in any release.
 #pragma once
 
+#include <palitra/detail/compact_mutex.h>
 #include <palitra/detail/deadline.h>
 #include <palitra/palitra_export.h>
 
 #include <atomic>
 #include <chrono>
 #include <exception>
-#include <mutex>
 
 namespace palitra::detail {
 
@@ -130,7 +130,7 @@ private:
     // sequentially consistent, at least one of them sees the other (so a call that timed out
     // in the queue is never invoked, and the waiter can say so).
     std::atomic<bool> m_begun{false};
-    std::mutex m_mutex;
+    CompactMutex m_mutex;
     CallerWakeWord *m_sleeper = nullptr; // under m_mutex: where the waiter sleeps now
     std::exception_ptr m_error; // written once, under m_mutex, before m_status leaves Pending
     RoutedWork *m_routedFirst = nullptr; // under m_mutex
