@@ -41,4 +41,16 @@ void CallBase::retire() noexcept {
         links.core->retire(this);
 }
 
+void CallBase::finishAndRetire(std::exception_ptr failure) noexcept {
+    // The waiter wakes after the loop has let go of the call, not before: its own reference is
+    // then the last, so the call is freed on the thread that allocated it (freeing another
+    // thread's block costs glibc several times a local one once its per-thread cache is full),
+    // and a caller never returns while its call is still listed in flight. The wake-up itself
+    // touches only the waiter's static word, so it is safe once the call is gone.
+    PendingWake wake;
+    m_completion.finish(std::move(failure), wake);
+    retire(); // may delete this: a waiter that timed out has already let go
+    wake.make();
+}
+
 } // namespace palitra::detail

@@ -8,20 +8,24 @@
 
 namespace palitra::detail {
 
+void PendingWake::make() noexcept {
+    Completion::wake(std::exchange(m_sleeper, nullptr));
+    Completion::failRouted(std::exchange(m_routed, nullptr), CallStatus::Finished);
+}
+
 bool Completion::finish(std::exception_ptr error) noexcept {
-    RoutedWork *routed = nullptr;
-    CallerWakeWord *sleeper = nullptr;
-    {
-        const std::lock_guard lock(m_mutex);
-        if (m_status.load(std::memory_order_relaxed) != CallStatus::Pending)
-            return false;
-        m_error = std::move(error);
-        m_status.store(CallStatus::Finished, std::memory_order_release);
-        routed = takeRouted();
-        sleeper = m_sleeper;
-    }
-    wake(sleeper);
-    failRouted(routed, CallStatus::Finished);
+    PendingWake wake;
+    return finish(std::move(error), wake);
+}
+
+bool Completion::finish(std::exception_ptr error, PendingWake &wake) noexcept {
+    const std::lock_guard lock(m_mutex);
+    if (m_status.load(std::memory_order_relaxed) != CallStatus::Pending)
+        return false;
+    m_error = std::move(error);
+    m_status.store(CallStatus::Finished, std::memory_order_release);
+    wake.m_routed = takeRouted();
+    wake.m_sleeper = m_sleeper;
     return true;
 }
 

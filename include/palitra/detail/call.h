@@ -70,6 +70,9 @@ public:
     //! Drops the loop's reference once the call is over on the loop side (all its coroutines
     //! ended, or it was never started): it leaves the runner's in-flight list first.
     void retire() noexcept;
+    //! Loop thread, once every coroutine has ended: the outcome (\a failure or null) is in,
+    //! the call retires, and only then is its waiter woken.
+    void finishAndRetire(std::exception_ptr failure) noexcept;
 
 protected:
     //! Two references: the waiter's and the loop's.
@@ -242,8 +245,7 @@ public:
 
     void jobEnded(std::size_t, std::exception_ptr failure) noexcept override {
         this->coroutineEnded();
-        this->completion().finish(std::move(failure));
-        this->retire();
+        this->finishAndRetire(std::move(failure));
     }
 
     ValueOf<Fn> take() {
@@ -267,10 +269,8 @@ public:
                 requestStop();
             }
         }
-        if (m_remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            completion().finish(nullptr);
-            retire();
-        }
+        if (m_remaining.fetch_sub(1, std::memory_order_acq_rel) == 1)
+            finishAndRetire(nullptr);
     }
 
 protected:

@@ -49,6 +49,28 @@ private:
 };
 
 /*!
+ * What ending a call still owes once the Completion's lock is released: the waiter's wake-up,
+ * and the failing of routed work still queued. It touches neither the Completion nor its call
+ * (the waiter's word is static), so it may be made after both are gone: see
+ * Completion::finish(std::exception_ptr, PendingWake &). Made at the latest when destroyed.
+ */
+class PALITRA_EXPORT PendingWake {
+public:
+    PendingWake() = default;
+    PendingWake(const PendingWake &) = delete;
+    PendingWake &operator=(const PendingWake &) = delete;
+    ~PendingWake() { make(); }
+
+    //! Wakes the waiter and fails the routed work, if there are any; a second call does nothing.
+    void make() noexcept;
+
+private:
+    friend class Completion;
+    CallerWakeWord *m_sleeper = nullptr;
+    RoutedWork *m_routed = nullptr;
+};
+
+/*!
  * The hand-off between the loop thread and whoever waits for a call: one small state machine
  * that every way a call can end goes through.
  *
@@ -69,6 +91,9 @@ public:
     //! Pending -> Finished with \a error (null: success) and wakes the waiter. False if the call
     //! had already ended another way: then the outcome is to be dropped.
     bool finish(std::exception_ptr error) noexcept;
+    //! finish(), but what it owes other threads (the waiter's wake-up, failing routed work) is
+    //! left in \a wake, for the caller to make once it has let go of the call.
+    bool finish(std::exception_ptr error, PendingWake &wake) noexcept;
     //! Pending -> \a status (TimedOut, Closed or Cancelled) and wakes the waiter. False if the
     //! call had already ended.
     bool end(CallStatus status) noexcept;
@@ -117,6 +142,8 @@ public:
     const std::exception_ptr &error() const noexcept { return m_error; }
 
 private:
+    friend class PendingWake;
+
     //! Under m_mutex: detaches the queue of routed work.
     RoutedWork *takeRouted() noexcept;
     //! Without the lock: fails each of \a first's queue with \a status and hands it back.
