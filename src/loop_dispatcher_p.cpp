@@ -2,6 +2,7 @@
 #include "loop_dispatcher_p.h"
 
 #include "runner_stats_p.h"
+#include "spin_policy_p.h"
 
 #include <QtCore/private/qcoreapplication_p.h>
 #include <QtCore/private/qthread_p.h>
@@ -52,8 +53,9 @@ QEventDispatcherUNIXPrivate *privateOf(QEventDispatcherUNIX *dispatcher) {
 
 } // namespace
 
-LoopEventDispatcher::LoopEventDispatcher(LoopWakeWord &state, LoopSteps &steps)
-    : m_state(state), m_steps(steps) {
+LoopEventDispatcher::LoopEventDispatcher(LoopWakeWord &state, LoopSteps &steps,
+                                         SpinPolicy &idleSpin)
+    : m_state(state), m_steps(steps), m_idleSpin(idleSpin) {
     m_state.store(0);
     tsanRelease(this); // published to posting threads by Qt (QThreadData::eventDispatcher)
 }
@@ -170,15 +172,20 @@ bool LoopEventDispatcher::futexPass(QEventLoop::ProcessEventsFlags flags) {
 }
 
 bool LoopEventDispatcher::sleep(const timespec *timeout) {
-    int expected = 0;
-    if (!m_state.compare_exchange_strong(expected, Sleeping)) {
-        m_state.fetch_and(~Pending); // a wake-up arrived since the pass began: consumed here
-        return true;
-    }
     using Clock = std::chrono::steady_clock;
     const auto deadline = timeout ? Clock::now() + std::chrono::seconds(timeout->tv_sec) +
                                         std::chrono::nanoseconds(timeout->tv_nsec)
                                   : Clock::time_point::max();
+    // A caller that queues a call while the loop spins here sets Pending and makes no system
+    // call, and the loop takes the call without the cross-CPU wake-up that is most of an
+    // unpinned round trip. The policy spins only while such spins recently caught work, and
+    // never on one CPU, so an idle loop soon sleeps at once.
+    int expected = 0;
+    if (m_idleSpin.spinIdle(m_state, Pending, deadline) ||
+        !m_state.compare_exchange_strong(expected, Sleeping)) {
+        m_state.fetch_and(~Pending); // a wake-up arrived since the pass began: consumed here
+        return true;
+    }
     timespec remaining = timeout ? *timeout : timespec{};
     for (;;) {
         const long result = syscall(SYS_futex, futexWord(m_state), FUTEX_WAIT_PRIVATE,

@@ -10,6 +10,7 @@
 namespace palitra::detail {
 
 class LoopSteps;
+class SpinPolicy;
 
 /*
  * The loop thread's event dispatcher: Qt's Unix dispatcher, except that while no socket notifier
@@ -28,8 +29,9 @@ class LoopSteps;
  */
 class LoopEventDispatcher final : public QEventDispatcherUNIX {
 public:
-    //! Sleeps on \a state; measures its steps on \a steps (RunnerStats::longestStall).
-    LoopEventDispatcher(LoopWakeWord &state, LoopSteps &steps);
+    //! Sleeps on \a state; measures its steps on \a steps (RunnerStats::longestStall); spins
+    //! before it sleeps as \a idleSpin says. All three must outlive the thread.
+    LoopEventDispatcher(LoopWakeWord &state, LoopSteps &steps, SpinPolicy &idleSpin);
     ~LoopEventDispatcher() override;
 
     bool processEvents(QEventLoop::ProcessEventsFlags flags) override;
@@ -38,8 +40,8 @@ public:
 private:
     bool pollPass(QEventLoop::ProcessEventsFlags flags);
     bool futexPass(QEventLoop::ProcessEventsFlags flags);
-    //! Sleeps on the futex unless a wake-up is pending; true if woken (not timed out). Retries
-    //! on EINTR with the time left.
+    //! Sleeps on the futex unless a wake-up is pending (or arrives during the idle spin); true
+    //! if woken (not timed out). Retries on EINTR with the time left.
     bool sleep(const timespec *timeout);
 
     // The wake word: two flags and, above them, how many poll passes are on the loop's stack.
@@ -52,6 +54,7 @@ private:
     };
     LoopWakeWord &m_state;
     LoopSteps &m_steps;
+    SpinPolicy &m_idleSpin;
     bool *m_pollStepOpen = nullptr; // the innermost poll pass's step is open; loop thread only
     bool m_pollStepsConnected = false;
     quint64 m_passes = 0; // passes begun, nested ones included; loop thread only

@@ -10,7 +10,8 @@
 namespace palitra::detail {
 
 LoopThread::LoopThread(std::function<void(LoopThread &)> body,
-                       [[maybe_unused]] LoopWakeWord &wakeWord, [[maybe_unused]] LoopSteps &steps)
+                       [[maybe_unused]] LoopWakeWord &wakeWord, [[maybe_unused]] LoopSteps &steps,
+                       [[maybe_unused]] SpinPolicy &idleSpin)
     : m_body(std::move(body)) {
 #if defined(PALITRA_HAVE_DAEMON_THREAD)
     // Qt's poll()-based dispatcher instead of the glib one Debian's Qt picks by default: one
@@ -19,7 +20,7 @@ LoopThread::LoopThread(std::function<void(LoopThread &)> body,
     // attaches glib sources to it. On Linux it sleeps on a futex while it has no socket to
     // watch (see LoopEventDispatcher).
 #if defined(PALITRA_LOOP_SLEEPS_ON_FUTEX)
-    setEventDispatcher(new LoopEventDispatcher(wakeWord, steps));
+    setEventDispatcher(new LoopEventDispatcher(wakeWord, steps, idleSpin));
 #else
     setEventDispatcher(new QEventDispatcherUNIX);
 #endif

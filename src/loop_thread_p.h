@@ -14,6 +14,7 @@
 namespace palitra::detail {
 
 class LoopSteps;
+class SpinPolicy;
 
 #if defined(PALITRA_HAVE_DAEMON_THREAD)
 // Qt 6 drops events sent to objects of a plain QThread while no QCoreApplication exists (and
@@ -28,8 +29,9 @@ using LoopThreadBase = QThread;
 class LoopThread final : public LoopThreadBase {
 public:
     //! \a wakeWord must outlive the thread (LoopWakeWord); so must \a steps, the clock of its
-    //! loop steps.
-    LoopThread(std::function<void(LoopThread &)> body, LoopWakeWord &wakeWord, LoopSteps &steps);
+    //! loop steps, and \a idleSpin, the policy of its spin before it sleeps.
+    LoopThread(std::function<void(LoopThread &)> body, LoopWakeWord &wakeWord, LoopSteps &steps,
+               SpinPolicy &idleSpin);
     ~LoopThread() override;
 
     //! QThread::exec(), which is protected.

@@ -95,8 +95,18 @@ bool LoopContext::event(QEvent *event) {
     return QObject::event(event);
 }
 
+namespace {
+
+// The idle loop's spin waits for the next call, which comes from a caller that may first have
+// to be woken itself (tens of microseconds on a virtual machine): a spin as short as a caller's
+// would miss it every time, and a loop that sleeps makes every caller's spin miss in turn.
+constexpr int idleSpinFactor = 5;
+
+} // namespace
+
 RunnerCore::RunnerCore(RunnerOptions options)
     : m_options(std::move(options)), m_spin(m_options.spinBeforeBlocking),
+      m_idleSpin(m_options.spinBeforeBlocking * idleSpinFactor),
       m_steps(m_options.stallWarning, m_options.threadName),
       m_watchdog(m_steps.isWarning() ? std::make_unique<StallWatchdog>(m_steps, m_steps.threshold(),
                                                                        m_options.threadName)
@@ -165,7 +175,7 @@ void RunnerCore::startLocked() {
         std::atexit(onProcessExit);
     });
     auto thread = std::make_unique<LoopThread>([this](LoopThread &t) { loopBody(t); },
-                                               m_loopWakeWord, m_steps);
+                                               m_loopWakeWord, m_steps, m_idleSpin);
     thread->setObjectName(m_options.threadName);
     // Set before start(): the loop thread reads it without the lock (thread start orders it).
     m_thread = thread.get();

@@ -111,6 +111,8 @@ public:
     bool dispatch(CallBase *call);
     //! Whether, and how long, a caller spins before it blocks.
     SpinPolicy &spinPolicy() noexcept { return m_spin; }
+    //! Whether, and how long, the idle loop thread spins before it sleeps.
+    SpinPolicy &idleSpinPolicy() noexcept { return m_idleSpin; }
     //! The waiter of \a call stops waiting: it leaves the waiting list.
     void leave(CallBase *call) noexcept;
     //! close() in the mode the process is in: parks blocked callers while it exits.
@@ -190,6 +192,7 @@ private:
 
     const RunnerOptions m_options;
     SpinPolicy m_spin;
+    SpinPolicy m_idleSpin; // the loop thread's own: its spins catch calls, not outcomes
 
     mutable CompactMutex m_mutex;
     std::condition_variable_any m_changed; // joined (or given up on), or the last waiter left

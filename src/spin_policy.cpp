@@ -84,6 +84,16 @@ void SpinPolicy::record(bool caught, bool isProbe) noexcept {
 }
 
 bool SpinPolicy::spin(const Completion &completion, Deadline deadline, bool loopWasIdle) noexcept {
+    return watch([&] { return !completion.isPending(); }, deadline, loopWasIdle);
+}
+
+bool SpinPolicy::spinIdle(const std::atomic<int> &wakeWord, int bits, Deadline until) noexcept {
+    return watch([&] { return (wakeWord.load(std::memory_order_acquire) & bits) != 0; }, until,
+                 true);
+}
+
+template<typename IsReady>
+bool SpinPolicy::watch(IsReady isReady, Deadline deadline, bool loopWasIdle) noexcept {
     if (m_budget <= std::chrono::nanoseconds::zero())
         return false;
     bool isProbe = false;
@@ -99,15 +109,16 @@ bool SpinPolicy::spin(const Completion &completion, Deadline deadline, bool loop
     const auto start = Clock::now();
     const Deadline spinEnd = std::min(deadline, start + m_budget);
     const Deadline yieldFrom = start + yieldAfter;
-    bool caught = !completion.isPending();
+    bool caught = isReady();
     for (auto now = start; !caught && now < spinEnd; now = Clock::now()) {
-        // Past a short pure spin, let the loop thread have this CPU if it waits for one (the
-        // other CPUs may be busy with other processes): a spin must never be what delays it.
+        // Past a short pure spin, let the thread this one waits for have this CPU if it waits
+        // for one (the other CPUs may be busy with other processes): a spin must never be what
+        // delays it.
         if (now < yieldFrom)
             cpuRelax();
         else
             sched_yield();
-        caught = !completion.isPending();
+        caught = isReady();
     }
     m_spinners.fetch_sub(1, std::memory_order_relaxed);
     // An outcome first seen after the spin's end (this thread was descheduled, in the yield or
@@ -128,6 +139,10 @@ SpinStats SpinPolicy::stats() const noexcept {
 
 SpinStats spinStats(EventLoopThreadRunner &runner) noexcept {
     return RunnerInternals::core(runner).spinPolicy().stats();
+}
+
+SpinStats idleSpinStats(EventLoopThreadRunner &runner) noexcept {
+    return RunnerInternals::core(runner).idleSpinPolicy().stats();
 }
 
 } // namespace palitra::detail

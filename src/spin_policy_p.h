@@ -44,6 +44,12 @@ public:
      * ended while spinning.
      */
     bool spin(const Completion &completion, Deadline deadline, bool loopWasIdle) noexcept;
+    /*!
+     * The idle loop thread's spin before it sleeps: watches \a wakeWord for any of \a bits
+     * for at most the budget (and never past \a until, its next timer), if the policy says so,
+     * and learns whether work came in time. Returns true if a bit was set while spinning.
+     */
+    bool spinIdle(const std::atomic<int> &wakeWord, int bits, Deadline until) noexcept;
 
     //! What the policy decided so far (for palitra's tests: they check decisions, not time).
     SpinStats stats() const noexcept;
@@ -53,6 +59,9 @@ public:
     static constexpr unsigned probeMax = 1024;
 
 private:
+    //! Spins until \a isReady() or the budget (or \a deadline) ends; counts and learns.
+    template<typename IsReady>
+    bool watch(IsReady isReady, Deadline deadline, bool loopWasIdle) noexcept;
     //! Whether this call spins; counts the decision.
     bool shouldSpin(bool loopWasIdle, bool &isProbe) noexcept;
     void record(bool caught, bool isProbe) noexcept;

@@ -39,7 +39,8 @@ struct RunnerOptions {
     //! reported with qCWarning. Also bounds how long process exit waits.
     std::chrono::milliseconds closeGracePeriod = std::chrono::seconds(2);
     //! The budget of the adaptive spin: how long a caller of run()/gather() may watch for its
-    //! outcome before it blocks. `std::chrono::nanoseconds::zero()` turns the spin off.
+    //! outcome before it blocks (the idle loop thread: five times that, for the next call).
+    //! `std::chrono::nanoseconds::zero()` turns both spins off.
     /*!
      * On a multi-core machine a quick call (a trivial round trip takes a few microseconds) then
      * ends without its caller being put to sleep and woken again, which is most of its cost
@@ -49,6 +50,15 @@ struct RunnerOptions {
      * probes keep missing, so calls that take long cost next to no extra CPU. It never spins
      * when the loop already had calls queued, nor when the process may run on one CPU only, and
      * at most one caller fewer than there are CPUs spins at a time (the loop keeps a CPU).
+     *
+     * The loop thread, once it has nothing left to do, watches for the next call the same way
+     * before it sleeps, for up to five times the budget (100 µs by default; never past its next
+     * timer): a caller that queues a call meanwhile wakes nobody, and the loop takes the call at
+     * once. Waking a sleeping thread on another CPU is the other half of an unpinned round
+     * trip's cost, and a caller's spin only catches its outcome if the loop did not have to be
+     * woken first. It adapts the same way on its own record (an idle loop soon sleeps at once,
+     * and probes ever more rarely), never runs on one CPU, and yields the CPU between two looks
+     * past its first microseconds.
      *
      * To turn it off: `options.spinBeforeBlocking = std::chrono::nanoseconds::zero();`
      * (zero or any negative value). A larger budget catches slower calls at the price of more

@@ -238,6 +238,9 @@ private Q_SLOTS:
     void spinOffNeverSpins();
     void slowCallsMakeCallersBlock();
     void busyLoopMakesCallersBlock();
+    void idleLoopSpinCatchesTheNextCall();
+    void idleLoopSoonStopsSpinning();
+    void idleSpinOffOrOnOneCpuNeverSpins();
 };
 
 // Where it runs ---------------------------------------------------------------------------
@@ -1082,6 +1085,81 @@ void tst_Run::busyLoopMakesCallersBlock() {
     const auto after = palitra::detail::spinStats(runner);
     QCOMPARE(after.spins + after.blockedCold + after.blockedBusy + after.blockedCrowded,
              std::uint64_t(4));
+}
+
+// The idle loop thread's spin before it sleeps (palitra::detail::idleSpinStats) is counted the
+// same way: these tests check its decisions, never a time.
+
+// Calls made one after another from one thread: the loop, watching for the next call when it
+// has none, takes one without being woken. (Each one the loop catches is a call that came
+// within the idle budget of the previous one's end; a caller that is quick at all makes many.)
+void tst_Run::idleLoopSpinCatchesTheNextCall() {
+    if (!mayUseTwoCpus())
+        QSKIP("this process may run on one CPU only, where palitra never spins");
+    EventLoopThreadRunner runner;
+    for (int i = 0; i < 2000 && palitra::detail::idleSpinStats(runner).caught == 0; ++i)
+        QCOMPARE(runner.run([i]() -> QCoro::Task<int> { co_return i; }), i);
+    QVERIFY(palitra::detail::idleSpinStats(runner).caught > 0);
+}
+
+// A loop that keeps waking for its own timer but gets no call: after two missed spins it
+// sleeps at once, and probes only after 16, 32, 64, ... sleeps.
+void tst_Run::idleLoopSoonStopsSpinning() {
+    if (!mayUseTwoCpus())
+        QSKIP("this process may run on one CPU only, where palitra never spins");
+    EventLoopThreadRunner runner;
+    std::atomic<int> ticks{0};
+    QPointer<QTimer> timer;
+    runner.run([&]() -> QCoro::Task<void> {
+        timer = new QTimer(runner.context());
+        QObject::connect(timer, &QTimer::timeout, [&ticks] { ++ticks; });
+        timer->start(1);
+        co_return;
+    });
+    const auto before = palitra::detail::idleSpinStats(runner);
+    QTRY_VERIFY_WITH_TIMEOUT(ticks.load() >= 200, 30000);
+    const auto after = palitra::detail::idleSpinStats(runner);
+    runner.run([&]() -> QCoro::Task<void> {
+        delete timer.data();
+        co_return;
+    });
+    const auto spins = after.spins - before.spins;
+    const auto sleptAtOnce = after.blockedCold - before.blockedCold;
+    // Every spin of that time missed (no call came). 200 passes or more, each one a decision:
+    // at most 2 misses, then one probe per doubling (16 .. 1024 sleeps) -- far fewer than 20.
+    QCOMPARE(after.caught, before.caught);
+    QVERIFY2(spins <= 20, QByteArray::number(spins));
+    QVERIFY2(sleptAtOnce >= 100, QByteArray::number(sleptAtOnce));
+}
+
+void tst_Run::idleSpinOffOrOnOneCpuNeverSpins() {
+    const auto calls = [](EventLoopThreadRunner &runner) {
+        for (int i = 0; i < 50; ++i)
+            QCOMPARE(runner.run([i]() -> QCoro::Task<int> { co_return i; }), i);
+    };
+    palitra::RunnerOptions off;
+    off.spinBeforeBlocking = std::chrono::nanoseconds::zero();
+    EventLoopThreadRunner quiet(off);
+    calls(quiet);
+    QCOMPARE(palitra::detail::idleSpinStats(quiet).spins, 0u);
+    QCOMPARE(palitra::detail::idleSpinStats(quiet).blockedCold, 0u); // no decision made at all
+
+    // A runner made while its process may use one CPU only never spins, on either side.
+    cpu_set_t saved;
+    CPU_ZERO(&saved);
+    QCOMPARE(sched_getaffinity(0, sizeof saved, &saved), 0);
+    int first = 0;
+    while (!CPU_ISSET(first, &saved))
+        ++first;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    QCOMPARE(sched_setaffinity(0, sizeof one, &one), 0);
+    const auto restore = qScopeGuard([&] { sched_setaffinity(0, sizeof saved, &saved); });
+    EventLoopThreadRunner pinned;
+    calls(pinned);
+    QCOMPARE(palitra::detail::idleSpinStats(pinned).spins, 0u);
+    QCOMPARE(palitra::detail::spinStats(pinned).spins, 0u);
 }
 
 QTEST_GUILESS_MAIN(tst_Run)

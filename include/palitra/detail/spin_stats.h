@@ -25,5 +25,9 @@ struct SpinStats {
 
 //! \copydoc SpinStats
 PALITRA_EXPORT SpinStats spinStats(EventLoopThreadRunner &runner) noexcept;
+//! The same for the runner's idle loop thread, which spins before it sleeps: \c spins and
+//! \c caught count its spins and those that a call (or any wake-up) ended; \c blockedCold the
+//! times it slept at once because recent spins had missed.
+PALITRA_EXPORT SpinStats idleSpinStats(EventLoopThreadRunner &runner) noexcept;
 
 } // namespace palitra::detail
