@@ -42,11 +42,12 @@ void CallBase::retire() noexcept {
 }
 
 void CallBase::finishAndRetire(std::exception_ptr failure) noexcept {
-    // The waiter wakes after the loop has let go of the call, not before: its own reference is
-    // then the last, so the call is freed on the thread that allocated it (freeing another
-    // thread's block costs glibc several times a local one once its per-thread cache is full),
-    // and a caller never returns while its call is still listed in flight. The wake-up itself
-    // touches only the waiter's static word, so it is safe once the call is gone.
+    // A sleeping waiter is woken after the loop has let go of the call, not before: its own
+    // reference is then normally the last, so the call is freed on the thread that allocated it
+    // (freeing another thread's block costs glibc several times a local one once its per-thread
+    // cache is full). A waiter that spins, or wakes for another reason, may still see the
+    // outcome first and leave: then the loop frees the call, as before. The wake-up touches
+    // only the waiter's static word, so it is safe once the call is gone.
     PendingWake wake;
     m_completion.finish(std::move(failure), wake);
     retire(); // may delete this: a waiter that timed out has already let go

@@ -179,14 +179,30 @@ bool LoopEventDispatcher::sleep(const timespec *timeout) {
     // A caller that queues a call while the loop spins here sets Pending and makes no system
     // call, and the loop takes the call without the cross-CPU wake-up that is most of an
     // unpinned round trip. The policy spins only while such spins recently caught work, and
-    // never on one CPU, so an idle loop soon sleeps at once.
+    // never on one CPU, so an idle loop soon sleeps at once. A wake-up that is already here is
+    // taken without asking the policy (it is no catch of a spin's).
+    if ((m_state.load() & Pending) || m_idleSpin.spinIdle(m_state, Pending, deadline)) {
+        m_state.fetch_and(~Pending); // consumed here
+        return true;
+    }
+    // The spin took some of the time to the next timer: sleep only for what is left of it.
+    const auto timeLeft = [&](timespec &left) {
+        const auto rest = deadline - Clock::now();
+        if (rest <= Clock::duration::zero())
+            return false;
+        const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(rest);
+        left.tv_sec = static_cast<time_t>(seconds.count());
+        left.tv_nsec = static_cast<long>((rest - seconds).count());
+        return true;
+    };
+    timespec remaining{};
+    if (timeout && !timeLeft(remaining)) // the timer is due: no sleep at all
+        return (m_state.fetch_and(~Pending) & Pending) != 0;
     int expected = 0;
-    if (m_idleSpin.spinIdle(m_state, Pending, deadline) ||
-        !m_state.compare_exchange_strong(expected, Sleeping)) {
+    if (!m_state.compare_exchange_strong(expected, Sleeping)) {
         m_state.fetch_and(~Pending); // a wake-up arrived since the pass began: consumed here
         return true;
     }
-    timespec remaining = timeout ? *timeout : timespec{};
     for (;;) {
         const long result = syscall(SYS_futex, futexWord(m_state), FUTEX_WAIT_PRIVATE,
                                     int(Sleeping), timeout ? &remaining : nullptr, nullptr, 0);
@@ -195,14 +211,8 @@ bool LoopEventDispatcher::sleep(const timespec *timeout) {
         // Qt's poll() does.
         if ((result == -1 && errno != EINTR) || m_state.load() != Sleeping)
             break;
-        if (timeout) {
-            const auto left = deadline - Clock::now();
-            if (left <= Clock::duration::zero())
-                break;
-            const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
-            remaining.tv_sec = static_cast<time_t>(seconds.count());
-            remaining.tv_nsec = static_cast<long>((left - seconds).count());
-        }
+        if (timeout && !timeLeft(remaining))
+            break;
     }
     // Consumed here, so that the next pass sleeps again unless a newer wake-up arrives.
     return (m_state.fetch_and(~(Pending | Sleeping)) & Pending) != 0;

@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
 #include <typeinfo>
@@ -106,7 +107,9 @@ constexpr int idleSpinFactor = 5;
 
 RunnerCore::RunnerCore(RunnerOptions options)
     : m_options(std::move(options)), m_spin(m_options.spinBeforeBlocking),
-      m_idleSpin(m_options.spinBeforeBlocking * idleSpinFactor),
+      m_idleSpin(
+          std::min(m_options.spinBeforeBlocking, std::chrono::nanoseconds::max() / idleSpinFactor) *
+          idleSpinFactor),
       m_steps(m_options.stallWarning, m_options.threadName),
       m_watchdog(m_steps.isWarning() ? std::make_unique<StallWatchdog>(m_steps, m_steps.threshold(),
                                                                        m_options.threadName)

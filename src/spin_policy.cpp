@@ -145,4 +145,12 @@ SpinStats idleSpinStats(EventLoopThreadRunner &runner) noexcept {
     return RunnerInternals::core(runner).idleSpinPolicy().stats();
 }
 
+bool loopSpinsWhenIdle() noexcept {
+#if defined(PALITRA_LOOP_SLEEPS_ON_FUTEX)
+    return true;
+#else
+    return false;
+#endif
+}
+
 } // namespace palitra::detail

@@ -53,12 +53,13 @@ struct RunnerOptions {
      *
      * The loop thread, once it has nothing left to do, watches for the next call the same way
      * before it sleeps, for up to five times the budget (100 µs by default; never past its next
-     * timer): a caller that queues a call meanwhile wakes nobody, and the loop takes the call at
-     * once. Waking a sleeping thread on another CPU is the other half of an unpinned round
-     * trip's cost, and a caller's spin only catches its outcome if the loop did not have to be
-     * woken first. It adapts the same way on its own record (an idle loop soon sleeps at once,
-     * and probes ever more rarely), never runs on one CPU, and yields the CPU between two looks
-     * past its first microseconds.
+     * timer; only in its futex-sleeping dispatcher: Linux, built with Qt's private headers, no
+     * socket notifier on the loop): a caller that queues a call meanwhile wakes nobody, and the
+     * loop takes the call at once. Waking a sleeping thread on another CPU is the other half of an
+     * unpinned round trip's cost, and a caller's spin only catches its outcome if the loop did not
+     * have to be woken first. It adapts the same way on its own record (an idle loop soon sleeps at
+     * once, and probes ever more rarely), never runs on one CPU, and yields the CPU between two
+     * looks past its first microseconds.
      *
      * To turn it off: `options.spinBeforeBlocking = std::chrono::nanoseconds::zero();`
      * (zero or any negative value). A larger budget catches slower calls at the price of more

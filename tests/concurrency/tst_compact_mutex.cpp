@@ -21,7 +21,7 @@ class TestCompactMutex : public QObject {
 private Q_SLOTS:
     void excludesUnderContention() {
         CompactMutex mutex;
-        long counter = 0;         // only ever touched under the mutex
+        long counter = 0; // only ever touched under the mutex
         std::atomic<int> inside{0};
         std::atomic<bool> overlapped{false};
         constexpr int threadCount = 4;

@@ -241,6 +241,7 @@ private Q_SLOTS:
     void idleLoopSpinCatchesTheNextCall();
     void idleLoopSoonStopsSpinning();
     void idleSpinOffOrOnOneCpuNeverSpins();
+    void idleSpinKeepsTimersOnTime();
 };
 
 // Where it runs ---------------------------------------------------------------------------
@@ -1096,6 +1097,8 @@ void tst_Run::busyLoopMakesCallersBlock() {
 void tst_Run::idleLoopSpinCatchesTheNextCall() {
     if (!mayUseTwoCpus())
         QSKIP("this process may run on one CPU only, where palitra never spins");
+    if (!palitra::detail::loopSpinsWhenIdle())
+        QSKIP("this build's loop thread sleeps in Qt's own dispatcher, which never spins");
     EventLoopThreadRunner runner;
     for (int i = 0; i < 2000 && palitra::detail::idleSpinStats(runner).caught == 0; ++i)
         QCOMPARE(runner.run([i]() -> QCoro::Task<int> { co_return i; }), i);
@@ -1107,6 +1110,8 @@ void tst_Run::idleLoopSpinCatchesTheNextCall() {
 void tst_Run::idleLoopSoonStopsSpinning() {
     if (!mayUseTwoCpus())
         QSKIP("this process may run on one CPU only, where palitra never spins");
+    if (!palitra::detail::loopSpinsWhenIdle())
+        QSKIP("this build's loop thread sleeps in Qt's own dispatcher, which never spins");
     EventLoopThreadRunner runner;
     std::atomic<int> ticks{0};
     QPointer<QTimer> timer;
@@ -1160,6 +1165,32 @@ void tst_Run::idleSpinOffOrOnOneCpuNeverSpins() {
     calls(pinned);
     QCOMPARE(palitra::detail::idleSpinStats(pinned).spins, 0u);
     QCOMPARE(palitra::detail::spinStats(pinned).spins, 0u);
+}
+
+// An idle spin ends at the loop's next timer at the latest, and the loop then sleeps only for
+// what is left: a timer due within the spin fires on time, not a whole interval late.
+void tst_Run::idleSpinKeepsTimersOnTime() {
+    if (!mayUseTwoCpus())
+        QSKIP("this process may run on one CPU only, where palitra never spins");
+    if (!palitra::detail::loopSpinsWhenIdle())
+        QSKIP("this build's loop thread sleeps in Qt's own dispatcher, which never spins");
+    palitra::RunnerOptions options;
+    options.spinBeforeBlocking = 20ms; // an idle spin of up to 100 ms: longer than the timer
+    EventLoopThreadRunner runner(options);
+    constexpr auto interval = 60ms;
+    std::atomic<Clock::rep> armedAt{0};
+    std::atomic<Clock::rep> firedAt{0};
+    runner.run([&]() -> QCoro::Task<void> {
+        armedAt = Clock::now().time_since_epoch().count();
+        QTimer::singleShot(interval, runner.context(),
+                           [&] { firedAt = Clock::now().time_since_epoch().count(); });
+        co_return;
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(firedAt.load() != 0, 10000);
+    const auto late = Clock::duration(firedAt.load() - armedAt.load()) - interval;
+    // Sleeping the whole interval again after the spin would make it a full interval late.
+    const auto lateMs = std::chrono::duration_cast<std::chrono::milliseconds>(late).count();
+    QVERIFY2(late < interval / 2, QByteArray::number(qint64(lateMs)));
 }
 
 QTEST_GUILESS_MAIN(tst_Run)

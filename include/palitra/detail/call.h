@@ -71,7 +71,7 @@ public:
     //! ended, or it was never started): it leaves the runner's in-flight list first.
     void retire() noexcept;
     //! Loop thread, once every coroutine has ended: the outcome (\a failure or null) is in,
-    //! the call retires, and only then is its waiter woken.
+    //! the call retires, and only then is a sleeping waiter woken.
     void finishAndRetire(std::exception_ptr failure) noexcept;
 
 protected:

@@ -42,7 +42,10 @@ public:
     }
     //! Releases the mutex, waking one sleeper if any may wait.
     void unlock() noexcept {
-        if (m_state.exchange(Free, std::memory_order_release) == Contended)
+        // Sequentially consistent, not just release: notify_one() then reads libstdc++'s count
+        // of waiters, which a sleeper raises with a seq_cst increment before it sleeps. (On x86
+        // an exchange is a full barrier either way.)
+        if (m_state.exchange(Free, std::memory_order_seq_cst) == Contended)
             m_state.notify_one();
     }
 

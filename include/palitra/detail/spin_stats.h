@@ -29,5 +29,8 @@ PALITRA_EXPORT SpinStats spinStats(EventLoopThreadRunner &runner) noexcept;
 //! \c caught count its spins and those that a call (or any wake-up) ended; \c blockedCold the
 //! times it slept at once because recent spins had missed.
 PALITRA_EXPORT SpinStats idleSpinStats(EventLoopThreadRunner &runner) noexcept;
+//! Whether this build's loop thread spins when idle at all: only its futex-sleeping dispatcher
+//! does (Linux, built with Qt's private headers).
+PALITRA_EXPORT bool loopSpinsWhenIdle() noexcept;
 
 } // namespace palitra::detail
