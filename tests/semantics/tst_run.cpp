@@ -1091,14 +1091,20 @@ void tst_Run::busyLoopMakesCallersBlock() {
 // The idle loop thread's spin before it sleeps (palitra::detail::idleSpinStats) is counted the
 // same way: these tests check its decisions, never a time.
 
+// Where the loop thread never spins: on one CPU, and in a build without its futex dispatcher.
+#define SKIP_UNLESS_LOOP_SPINS()                                                                   \
+    do {                                                                                           \
+        if (!mayUseTwoCpus())                                                                      \
+            QSKIP("this process may run on one CPU only, where palitra never spins");              \
+        if (!palitra::detail::loopSpinsWhenIdle())                                                 \
+            QSKIP("this build's loop thread sleeps in Qt's own dispatcher, which never spins");    \
+    } while (false)
+
 // Calls made one after another from one thread: the loop, watching for the next call when it
 // has none, takes one without being woken. (Each one the loop catches is a call that came
 // within the idle budget of the previous one's end; a caller that is quick at all makes many.)
 void tst_Run::idleLoopSpinCatchesTheNextCall() {
-    if (!mayUseTwoCpus())
-        QSKIP("this process may run on one CPU only, where palitra never spins");
-    if (!palitra::detail::loopSpinsWhenIdle())
-        QSKIP("this build's loop thread sleeps in Qt's own dispatcher, which never spins");
+    SKIP_UNLESS_LOOP_SPINS();
     EventLoopThreadRunner runner;
     for (int i = 0; i < 2000 && palitra::detail::idleSpinStats(runner).caught == 0; ++i)
         QCOMPARE(runner.run([i]() -> QCoro::Task<int> { co_return i; }), i);
@@ -1108,10 +1114,7 @@ void tst_Run::idleLoopSpinCatchesTheNextCall() {
 // A loop that keeps waking for its own timer but gets no call: after two missed spins it
 // sleeps at once, and probes only after 16, 32, 64, ... sleeps.
 void tst_Run::idleLoopSoonStopsSpinning() {
-    if (!mayUseTwoCpus())
-        QSKIP("this process may run on one CPU only, where palitra never spins");
-    if (!palitra::detail::loopSpinsWhenIdle())
-        QSKIP("this build's loop thread sleeps in Qt's own dispatcher, which never spins");
+    SKIP_UNLESS_LOOP_SPINS();
     EventLoopThreadRunner runner;
     std::atomic<int> ticks{0};
     QPointer<QTimer> timer;
@@ -1170,10 +1173,7 @@ void tst_Run::idleSpinOffOrOnOneCpuNeverSpins() {
 // An idle spin ends at the loop's next timer at the latest, and the loop then sleeps only for
 // what is left: a timer due within the spin fires on time, not a whole interval late.
 void tst_Run::idleSpinKeepsTimersOnTime() {
-    if (!mayUseTwoCpus())
-        QSKIP("this process may run on one CPU only, where palitra never spins");
-    if (!palitra::detail::loopSpinsWhenIdle())
-        QSKIP("this build's loop thread sleeps in Qt's own dispatcher, which never spins");
+    SKIP_UNLESS_LOOP_SPINS();
     palitra::RunnerOptions options;
     options.spinBeforeBlocking = 20ms; // an idle spin of up to 100 ms: longer than the timer
     EventLoopThreadRunner runner(options);
