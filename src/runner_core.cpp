@@ -18,7 +18,6 @@
 
 #include <pthread.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <exception>
 #include <typeinfo>
@@ -96,20 +95,9 @@ bool LoopContext::event(QEvent *event) {
     return QObject::event(event);
 }
 
-namespace {
-
-// The idle loop's spin waits for the next call, which comes from a caller that may first have
-// to be woken itself (tens of microseconds on a virtual machine): a spin as short as a caller's
-// would miss it every time, and a loop that sleeps makes every caller's spin miss in turn.
-constexpr int idleSpinFactor = 5;
-
-} // namespace
-
 RunnerCore::RunnerCore(RunnerOptions options)
     : m_options(std::move(options)), m_spin(m_options.spinBeforeBlocking),
-      m_idleSpin(
-          std::min(m_options.spinBeforeBlocking, std::chrono::nanoseconds::max() / idleSpinFactor) *
-          idleSpinFactor),
+      m_idleSpin(SpinPolicy::forIdleLoop(m_options.spinBeforeBlocking)),
       m_steps(m_options.stallWarning, m_options.threadName),
       m_watchdog(m_steps.isWarning() ? std::make_unique<StallWatchdog>(m_steps, m_steps.threshold(),
                                                                        m_options.threadName)

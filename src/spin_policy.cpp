@@ -22,11 +22,20 @@ int usableCpus() noexcept {
     return CPU_COUNT(&cpus);
 }
 
+// A spin ends at now + budget on steady_clock: a day keeps that far from overflowing (and
+// nobody means a longer spin), whatever RunnerOptions said.
+constexpr std::chrono::nanoseconds maxBudget = std::chrono::hours(24);
+
+// The idle loop's spin waits for the next call, which comes from a caller that may first have
+// to be woken itself (tens of microseconds on a virtual machine): a spin as short as a caller's
+// would miss it every time, and a loop that sleeps makes every caller's spin miss in turn.
+constexpr int idleFactor = 5;
+
 // Spinning only pays off when the loop thread can run on another CPU meanwhile.
 std::chrono::nanoseconds usableSpin(std::chrono::nanoseconds requested, int cpus) noexcept {
     if (requested <= std::chrono::nanoseconds::zero() || cpus < 2)
         return std::chrono::nanoseconds::zero();
-    return requested;
+    return std::min(requested, maxBudget);
 }
 
 constexpr std::chrono::microseconds yieldAfter{3};
@@ -43,6 +52,12 @@ inline void cpuRelax() noexcept {
 
 SpinPolicy::SpinPolicy(std::chrono::nanoseconds budget) noexcept
     : SpinPolicy(budget, usableCpus()) {}
+
+SpinPolicy SpinPolicy::forIdleLoop(std::chrono::nanoseconds callerBudget) noexcept {
+    return SpinPolicy(
+        std::clamp(callerBudget, std::chrono::nanoseconds::zero(), maxBudget / idleFactor) *
+        idleFactor);
+}
 
 SpinPolicy::SpinPolicy(std::chrono::nanoseconds budget, int cpus) noexcept
     : m_budget(usableSpin(budget, cpus)), m_maxSpinners(std::max(1, cpus - 1)) {}

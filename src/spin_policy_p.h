@@ -33,6 +33,9 @@ public:
     explicit SpinPolicy(std::chrono::nanoseconds budget) noexcept;
     //! The same for a process that may run on \a cpus CPUs.
     SpinPolicy(std::chrono::nanoseconds budget, int cpus) noexcept;
+    //! The idle loop thread's policy for a runner whose callers spin for \a callerBudget: five
+    //! times as long (see RunnerOptions::spinBeforeBlocking).
+    static SpinPolicy forIdleLoop(std::chrono::nanoseconds callerBudget) noexcept;
 
     //! The budget after the one-CPU check: zero when this runner never spins.
     std::chrono::nanoseconds budget() const noexcept { return m_budget; }

@@ -63,7 +63,7 @@ struct RunnerOptions {
      *
      * To turn it off: `options.spinBeforeBlocking = std::chrono::nanoseconds::zero();`
      * (zero or any negative value). A larger budget catches slower calls at the price of more
-     * CPU per miss.
+     * CPU per miss; one longer than a day is taken as a day (for the loop's spin too).
      */
     std::chrono::nanoseconds spinBeforeBlocking = std::chrono::microseconds(20);
     /*!

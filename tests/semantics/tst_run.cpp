@@ -242,6 +242,7 @@ private Q_SLOTS:
     void idleLoopSoonStopsSpinning();
     void idleSpinOffOrOnOneCpuNeverSpins();
     void idleSpinKeepsTimersOnTime();
+    void extremeSpinBudgetsAreSafe();
 };
 
 // Where it runs ---------------------------------------------------------------------------
@@ -1194,6 +1195,29 @@ void tst_Run::idleSpinKeepsTimersOnTime() {
     // Sleeping the whole interval again after the spin would make it a full interval late.
     const auto lateMs = std::chrono::duration_cast<std::chrono::milliseconds>(late).count();
     QVERIFY2(late < interval, QByteArray::number(qint64(lateMs)));
+}
+
+// The budget's extremes are taken as they are meant, with no overflow (UBSan checks the
+// arithmetic in the sanitizer build): the most negative never spins; the largest spins on each
+// side until there is something to take, and close() still ends the idle loop's spin at once.
+void tst_Run::extremeSpinBudgetsAreSafe() {
+    for (const auto budget : {std::chrono::nanoseconds::min(), std::chrono::nanoseconds::max()}) {
+        palitra::RunnerOptions options;
+        options.spinBeforeBlocking = budget;
+        EventLoopThreadRunner runner(options);
+        for (int i = 0; i < 20; ++i)
+            QCOMPARE(runner.run([i]() -> QCoro::Task<int> { co_return i; }), i);
+        const auto callers = palitra::detail::spinStats(runner);
+        const auto loop = palitra::detail::idleSpinStats(runner);
+        if (budget < std::chrono::nanoseconds::zero() || !mayUseTwoCpus()) {
+            QCOMPARE(callers.spins, 0u);
+            QCOMPARE(loop.spins, 0u);
+        } else {
+            QCOMPARE(callers.caught, callers.spins); // a day's budget: no spin runs out
+        }
+        runner.close(); // wakes the idle loop out of its spin
+        QVERIFY(!runner.isRunning());
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_Run)
