@@ -15,7 +15,8 @@
 //  - every value comes from its runner's one loop thread (the same thread for the runner's whole
 //    life, a thread no other runner ever had): a global call after a shutdown runs on a new thread;
 //  - isRunning(), isRunnerAlive(), thread() and context() match the model between steps: lazy
-//    start (no thread before the first call, none for an empty gather), nullptr after close();
+//    start (no thread before the first call, none for an empty gather or for a call refused
+//    because its timeout passed before it was queued), nullptr after close();
 //  - every capture is destroyed once all runners are closed.
 //
 // PALITRA_MODEL_SEED replays a sequence (the seed fixes the operations, not the interleaving);
@@ -44,6 +45,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -254,7 +256,10 @@ struct OpResult {
     std::vector<std::optional<int>> errors; // gatherOutcomes: the ModelError value, per slot
     int errorValue = 0;                     // UserError
     bool alive = false;                     // isRunnerAlive
-    std::string other;                      // what the unexpected exception was
+    // A TimeoutError thrown before the call was queued (its short timeout passed while the caller
+    // was preempted): such a call needs no loop, so it starts no runner (lazy start).
+    bool refusedBeforeQueue = false;
+    std::string other; // what the unexpected exception was
 };
 
 // ---- the system under test -----------------------------------------------------------------
@@ -315,8 +320,10 @@ void runCall(Target &&target, const Op &op, const Progress &progress, OpResult &
     } catch (const ModelError &e) {
         r.ending = Ending::UserError;
         r.errorValue = e.value;
-    } catch (const palitra::TimeoutError &) {
+    } catch (const palitra::TimeoutError &e) {
         r.ending = Ending::Timeout;
+        r.refusedBeforeQueue =
+            std::string_view(e.what()).find("no callable was invoked") != std::string_view::npos;
     } catch (const palitra::RunnerClosedError &) {
         r.ending = Ending::Closed;
     } catch (const std::exception &e) {
@@ -497,6 +504,7 @@ public:
                     std::abort();
                 }
                 ++m_counts["steps"];
+                rememberEndings(ops, results);
                 check(ops, results);
                 if (!m_failure.empty())
                     return;
@@ -657,6 +665,20 @@ private:
             m_history.pop_front();
     }
 
+    // How each call of the step ended, on its history line: a failure then shows it.
+    void rememberEndings(const std::vector<Op> &ops, const std::vector<OpResult> &results) {
+        std::string &line = m_history.back();
+        line += "  ->";
+        for (std::size_t i = 0; i < ops.size(); ++i) {
+            if (!isCall(ops[i].type) && ops[i].type != OpType::GlobalRun &&
+                ops[i].type != OpType::GlobalGather)
+                continue;
+            line += " #" + std::to_string(ops[i].value) + " " + endingName(results[i].ending);
+            if (results[i].refusedBeforeQueue)
+                line += " (before queuing)";
+        }
+    }
+
     std::string context() const {
         std::string s = "Reproduce with PALITRA_MODEL_SEED=" + std::to_string(m_seed) +
                         " PALITRA_MODEL_STEPS=" + std::to_string(m_steps) + "\nrecent steps:\n";
@@ -805,10 +827,13 @@ private:
                      (r.other.empty() ? "" : " (" + r.other + ")") + "; the model allows " + list);
                 continue;
             }
+            if (r.refusedBeforeQueue)
+                ++m_counts["timeouts passed before queuing"];
+            const bool queued = !op.kinds.empty() && !r.refusedBeforeQueue;
             if (global) {
                 globalCalled = true;
-                globalDispatched |= !op.kinds.empty();
-            } else if (!op.kinds.empty() && m_pre.slot[s] != SlotState::Closed) {
+                globalDispatched |= queued;
+            } else if (queued && m_pre.slot[s] != SlotState::Closed) {
                 dispatched[s] = true;
             }
             std::string why;

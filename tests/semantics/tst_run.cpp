@@ -125,6 +125,23 @@ TimedRun timedRun(Duration timeout) {
     };
 }
 
+//! One call that palitra refuses for its timeout before queuing it.
+using RefusedCall = std::function<void(EventLoopThreadRunner &)>;
+
+//! A callable whose every copy takes 2 ms of the caller's time: a gather of a range copies its
+//! callables before it checks the deadline, so a 1 ms timeout has passed by then for sure.
+struct SlowToCopy {
+    SlowToCopy() = default;
+    SlowToCopy(const SlowToCopy &) {
+        const auto until = Clock::now() + 2ms;
+        while (Clock::now() < until) {
+        }
+    }
+    SlowToCopy &operator=(const SlowToCopy &) = default;
+    ~SlowToCopy() = default;
+    QCoro::Task<int> operator()() const { co_return 42; }
+};
+
 enum class Expect { Value, Timeout };
 enum class Api { Run, RunTimeout, GatherTuple, GatherRange, GatherOutcomes };
 enum class Via { SingleShot, InvokeMethod };
@@ -168,6 +185,7 @@ int callExpectingDeadlock(EventLoopThreadRunner &runner, Api api, std::atomic<bo
 } // namespace
 
 Q_DECLARE_METATYPE(TimedRun)
+Q_DECLARE_METATYPE(RefusedCall)
 Q_DECLARE_METATYPE(Thrown)
 Q_DECLARE_METATYPE(Expect)
 Q_DECLARE_METATYPE(Api)
@@ -230,6 +248,8 @@ private Q_SLOTS:
 
     // thread() / context() / RunnerOptions::threadName
     void threadAndContextStartLazily();
+    void callRefusedForItsTimeoutStartsNothing_data();
+    void callRefusedForItsTimeoutStartsNothing();
     void threadAndContextNullAfterClose_data();
     void threadAndContextNullAfterClose();
     void contextAcceptsQueuedWork();
@@ -930,6 +950,40 @@ void tst_Run::threadAndContextStartLazily() {
         QVERIFY(runner.isRunning());
         QCOMPARE(context->thread(), runner.thread());
     }
+}
+
+void tst_Run::callRefusedForItsTimeoutStartsNothing_data() {
+    QTest::addColumn<RefusedCall>("call");
+    QTest::newRow("run, 0ms") << RefusedCall(
+        [](EventLoopThreadRunner &r) { (void)r.run(fortyTwo, 0ms); });
+    QTest::newRow("gather, 0ms") << RefusedCall(
+        [](EventLoopThreadRunner &r) { (void)r.gather(fortyTwo, fortyTwo, 0ms); });
+    QTest::newRow("gatherOutcomes, -1ms")
+        << RefusedCall([](EventLoopThreadRunner &r) { (void)r.gatherOutcomes(fortyTwo, -1ms); });
+    // The positive timeout that passes before the call is queued: what a preempted caller with a
+    // short timeout meets.
+    QTest::newRow("gather of a range, 1ms passed while copying")
+        << RefusedCall([](EventLoopThreadRunner &r) {
+               const std::vector<SlowToCopy> calls(1);
+               (void)r.gather(calls, 1ms);
+           });
+}
+
+void tst_Run::callRefusedForItsTimeoutStartsNothing() {
+    QFETCH(RefusedCall, call);
+    EventLoopThreadRunner runner;
+    std::string message;
+    try {
+        call(runner);
+    } catch (const palitra::TimeoutError &e) {
+        message = e.what();
+    }
+    // The message says the call never ran (not the "asked to stop" of a call that did).
+    QVERIFY2(message.find("no callable was invoked") != std::string::npos, message.c_str());
+    // Lazy start: a call that needs no loop (it can never be queued) starts none.
+    QVERIFY2(!runner.isRunning(), "a call refused for its timeout started the loop thread");
+    QCOMPARE(runner.run(fortyTwo), 42);
+    QVERIFY(runner.isRunning());
 }
 
 void tst_Run::threadAndContextNullAfterClose_data() {
