@@ -300,16 +300,6 @@ void RunnerCore::beginClose(std::unique_lock<CompactMutex> &lock, CloseMode mode
             unlink(call);
         call = next;
     }
-    if (phaseLocked() == Phase::Closing) { // the loop still runs
-        try {
-            post(new QEvent(shutdownEventType()));
-        } catch (...) {
-            // Out of memory: skip the grace period rather than leave a loop nobody quits.
-            setPhase(Phase::GracePeriod);
-            m_loopThread->quit();
-        }
-    }
-
     lock.unlock();
     // Stop callbacks and future continuations are user code: run them without our lock, so that
     // one calling back into this runner gets RunnerClosedError instead of a deadlock.
@@ -327,9 +317,26 @@ void RunnerCore::beginClose(std::unique_lock<CompactMutex> &lock, CloseMode mode
     qCDebug(lcPalitra) << "runner" << m_options.threadName << "closing;" << queued.size()
                        << "queued call(s) dropped";
     lock.lock();
+    // Only after every stop request: the grace period begins when the loop handles this event,
+    // so it is the coroutines' whole time to answer them, however long this thread took to make
+    // the requests (it may have been preempted, or run slow stop callbacks).
+    if (phaseLocked() == Phase::Closing) { // the loop still runs
+        try {
+            post(new QEvent(shutdownEventType()));
+        } catch (...) {
+            // Out of memory: skip the grace period rather than leave a loop nobody quits.
+            setPhase(Phase::GracePeriod);
+            m_loopThread->quit();
+        }
+    }
+    m_shutdownPosted = true;
+    m_changed.notify_all(); // a join() waiting for the grace period to begin
 }
 
 void RunnerCore::join(std::unique_lock<CompactMutex> &lock) {
+    // A close() racing the one that is still requesting stops: its join's deadline (the grace
+    // period and a margin) must not start before the grace period itself can.
+    m_changed.wait(lock, [this] { return m_shutdownPosted || phaseLocked() != Phase::Closing; });
     if (m_thread) {
         // The first closer to get here joins the thread; any later one waits for it below.
         LoopThread *const thread = std::exchange(m_thread, nullptr);

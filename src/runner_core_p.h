@@ -202,6 +202,7 @@ private:
     // sees it.
     bool m_endedBehindBack = false;
     bool m_stranded = false;         // close() gave up on a loop thread stuck in synchronous work
+    bool m_shutdownPosted = false;   // close() has requested every stop and told the loop to end
     std::vector<CallBase *> m_queue; // dispatched, not started yet
     CallBase *m_waiting = nullptr;   // calls someone waits for: a caller or a future
     CallBase *m_flight = nullptr;    // calls the loop has taken and not retired

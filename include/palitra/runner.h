@@ -34,9 +34,10 @@ namespace palitra {
 struct RunnerOptions {
     //! Name of the loop thread (shown by debuggers, `top -H`, `QThread::objectName()`).
     QString threadName = QStringLiteral("palitra");
-    //! How long close() lets coroutines that were asked to stop finish before the loop quits;
-    //! the ones still suspended then are abandoned (never resumed, never destroyed) and
-    //! reported with qCWarning. Also bounds how long process exit waits.
+    //! How long close() lets coroutines that were asked to stop finish before the loop quits,
+    //! counted from when every stop has been requested; the ones still suspended then are abandoned
+    //! (never resumed, never destroyed) and reported with qCWarning. Also bounds how long process
+    //! exit waits.
     std::chrono::milliseconds closeGracePeriod = std::chrono::seconds(2);
     //! The budget of the adaptive spin: how long a caller of run()/gather() may watch for its
     //! outcome before it blocks (the idle loop thread: five times that, for the next call).

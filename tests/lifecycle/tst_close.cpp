@@ -5,6 +5,7 @@
 
 #include "palitratest.h"
 
+#include <QFuture>
 #include <QMetaObject>
 #include <QObject>
 #include <QPointer>
@@ -183,6 +184,7 @@ private Q_SLOTS:
     // --- in-flight coroutines are asked to stop; well-behaved ones end in the grace ----
     void wellBehavedCoroutinesFinishWithinGrace_data();
     void wellBehavedCoroutinesFinishWithinGrace();
+    void graceBeginsAfterTheStopRequests();
 
     // --- ill-behaved coroutines are abandoned after the grace period, and counted -------
     void illBehavedCoroutinesAbandonedAfterGrace_data();
@@ -549,6 +551,40 @@ void tst_Close::wellBehavedCoroutinesFinishWithinGrace() {
     QCOMPARE(messages.warnings(), QStringList());
     fn.reset();
     QCOMPARE(Counted::live(), 0); // the runner has freed every copy of the callable
+}
+
+void tst_Close::graceBeginsAfterTheStopRequests() {
+    // The closer asks every coroutine to stop before the grace period begins: a closer slow to
+    // make the requests (preempted, or running a slow stop callback, as here) does not eat into
+    // the coroutines' time. This one ignores the stop and ends 2 s after it started; the grace is
+    // 1.5 s, and the stop callback holds the closer for 1 s. A grace counted from the call to
+    // close() would have ended at 1.5 s and abandoned it; counted from the requests, at 2.5 s.
+    MessageLog messages;
+    RunnerOptions options;
+    options.closeGracePeriod = 1500ms;
+    palitra::test::Watchdog watchdog(60s, "graceBeginsAfterTheStopRequests");
+    EventLoopThreadRunner runner(options);
+    auto started = std::make_shared<std::latch>(1);
+    auto ended = std::make_shared<std::atomic<bool>>(false);
+    QThread *const closer = QThread::currentThread();
+    auto callbackOn = std::make_shared<std::atomic<QThread *>>(nullptr);
+    QFuture<int> future = runner.submit([started, ended, callbackOn]() -> QCoro::Task<int> {
+        const std::stop_callback slow(palitra::currentStopToken(), [callbackOn] {
+            *callbackOn = QThread::currentThread();
+            std::this_thread::sleep_for(1s); // slow user code on the requesting thread
+        });
+        started->count_down();
+        co_await QCoro::sleepFor(2s); // deaf to the stop request
+        *ended = true;
+        co_return 1;
+    });
+    started->wait();
+    runner.close();
+    QCOMPARE(callbackOn->load(), closer); // the stop was requested by close() itself
+    QVERIFY2(ended->load(), "the coroutine was abandoned: the grace period began too early");
+    QCOMPARE(runner.stats().abandoned, 0);
+    QCOMPARE(messages.countContaining(QStringLiteral("abandoned")), 0);
+    QVERIFY_THROWS_EXCEPTION(RunnerClosedError, future.waitForFinished());
 }
 
 // ill-behaved coroutines are abandoned after the grace period, and counted -------------------
