@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -57,6 +58,34 @@ timerThenValue(int value, std::chrono::milliseconds delay = std::chrono::millise
 template<typename Runner>
 void startLoop(Runner &runner) {
     runner.run([]() -> QCoro::Task<int> { co_return 0; });
+}
+
+//! True when \a error is the TimeoutError of a call whose callable had been invoked (its
+//! coroutine was asked to stop), false when the timeout passed before the loop started it.
+inline bool invokedBeforeTimeout(const palitra::TimeoutError &error) {
+    return std::string_view(error.what()).find("asked to stop") != std::string_view::npos;
+}
+
+//! Makes the timed call \a attempt(timeout), which is to end in TimeoutError, until its callable
+//! was invoked before the timeout passed, doubling the timeout from \a first. A call whose
+//! timeout passes while it is still queued is never invoked, and a loop thread that a loaded
+//! machine does not schedule in time does that at any timeout: a test that needs a timed-out call
+//! whose coroutine ran asks for it this way, not with one try. False if an attempt ended any other
+//! way (or none was invoked within a minute's timeout).
+template<typename Attempt>
+[[nodiscard]] bool timeOutAfterInvoking(std::chrono::milliseconds first, Attempt &&attempt) {
+    for (auto timeout = first; timeout < std::chrono::minutes(1); timeout *= 2) {
+        try {
+            attempt(timeout);
+            return false;
+        } catch (const palitra::TimeoutError &e) {
+            if (invokedBeforeTimeout(e))
+                return true;
+        } catch (...) {
+            return false;
+        }
+    }
+    return false;
 }
 
 //! Occupies \a runner's loop thread with synchronous work (a coroutine that busy-waits) from a

@@ -146,32 +146,33 @@ void tst_Network::timeoutAbortsPendingRequest() {
 
     palitra::test::Watchdog watchdog(60s, "timeoutAbortsPendingRequest");
     EventLoopThreadRunner runner;
+    palitra::test::startLoop(runner);
     std::atomic<bool> ended{false};
     std::atomic<int> error{-1};
     std::atomic<QThread *> resumedOn{nullptr};
     const auto start = Clock::now();
-    QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,
-                             runner.run(
-                                 [&]() -> QCoro::Task<> {
-                                     const std::stop_token stop = palitra::currentStopToken();
-                                     auto *nam = new QNetworkAccessManager;
-                                     nam->setProxy(QNetworkProxy::NoProxy);
-                                     QNetworkReply *reply = nam->get(requestFor(port));
-                                     {
-                                         const auto guard = palitra::abortOnStop(reply, stop);
-                                         if (awaitWith == AwaitWith::QCoroReply)
-                                             co_await reply;
-                                         else
-                                             co_await palitra::awaitSignal(
-                                                 reply, &QNetworkReply::finished);
-                                     }
-                                     resumedOn = QThread::currentThread();
-                                     error = reply->error();
-                                     reply->deleteLater();
-                                     nam->deleteLater();
-                                     ended = true;
-                                 },
-                                 300ms));
+    QVERIFY(palitra::test::timeOutAfterInvoking(300ms, [&](auto timeout) {
+        (void)runner.run(
+            [&]() -> QCoro::Task<> {
+                const std::stop_token stop = palitra::currentStopToken();
+                auto *nam = new QNetworkAccessManager;
+                nam->setProxy(QNetworkProxy::NoProxy);
+                QNetworkReply *reply = nam->get(requestFor(port));
+                {
+                    const auto guard = palitra::abortOnStop(reply, stop);
+                    if (awaitWith == AwaitWith::QCoroReply)
+                        co_await reply;
+                    else
+                        co_await palitra::awaitSignal(reply, &QNetworkReply::finished);
+                }
+                resumedOn = QThread::currentThread();
+                error = reply->error();
+                reply->deleteLater();
+                nam->deleteLater();
+                ended = true;
+            },
+            timeout);
+    }));
     const auto elapsed = elapsedSince(start);
     QVERIFY2(elapsed >= 300ms, "TimeoutError came before the timeout: did the request fail?");
     // The server never answers: only the abort that the stop request made can end the request.

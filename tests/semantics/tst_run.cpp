@@ -509,22 +509,34 @@ void tst_Run::timeoutThrowsPromptly() {
     std::atomic<int> sleptFully{-1};
     std::atomic<bool> ended{false};
 
-    const auto start = Clock::now();
-    QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,
-                             runner.run(
-                                 [&, cooperative]() -> QCoro::Task<int> {
-                                     const auto stop = palitra::currentStopToken();
-                                     if (cooperative)
-                                         sleptFully =
-                                             (co_await palitra::sleepFor(24h, stop)) ? 1 : 0;
-                                     else
-                                         co_await palitra::awaitSignal(&gate, &Gate::opened);
-                                     ended = true;
-                                     co_return 1;
-                                 },
-                                 timeout));
-    const auto elapsed = elapsedSince(start);
-    QVERIFY2(elapsed >= timeout, "TimeoutError came before the timeout passed");
+    // A call whose timeout passes while it is still queued is never invoked (a loaded machine may
+    // not schedule the loop thread in time): then again, with a longer timeout. Every attempt
+    // must throw, and not before its own timeout.
+    for (auto attempt = timeout;; attempt *= 2) {
+        QVERIFY2(attempt < 1min, "no call was invoked before its timeout passed");
+        const auto start = Clock::now();
+        bool invoked = false;
+        try {
+            (void)runner.run(
+                [&, cooperative]() -> QCoro::Task<int> {
+                    const auto stop = palitra::currentStopToken();
+                    if (cooperative)
+                        sleptFully = (co_await palitra::sleepFor(24h, stop)) ? 1 : 0;
+                    else
+                        co_await palitra::awaitSignal(&gate, &Gate::opened);
+                    ended = true;
+                    co_return 1;
+                },
+                attempt);
+            QFAIL("the call returned instead of throwing TimeoutError");
+        } catch (const palitra::TimeoutError &e) {
+            invoked = palitra::test::invokedBeforeTimeout(e);
+        }
+        const auto elapsed = elapsedSince(start);
+        QVERIFY2(elapsed >= attempt, "TimeoutError came before the timeout passed");
+        if (invoked)
+            break;
+    }
     if (cooperative) {
         // Woken by the stop request the timeout made, long before its day-long sleep ended.
         QTRY_VERIFY_WITH_TIMEOUT(ended, 30000);
@@ -672,18 +684,19 @@ void tst_Run::timeoutRequestsStop() {
     std::atomic<bool> ended{false};
     std::atomic<QThread *> wokeOn{nullptr};
 
-    QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,
-                             runner.run(
-                                 [&]() -> QCoro::Task<> {
-                                     const std::stop_token stop = palitra::currentStopToken();
-                                     possibleAtStart = stop.stop_possible();
-                                     requestedAtStart = stop.stop_requested();
-                                     sleptFully = co_await palitra::sleepFor(30s, stop);
-                                     requestedAfterWake = stop.stop_requested();
-                                     wokeOn = QThread::currentThread();
-                                     ended = true;
-                                 },
-                                 100ms));
+    QVERIFY(palitra::test::timeOutAfterInvoking(100ms, [&](auto timeout) {
+        (void)runner.run(
+            [&]() -> QCoro::Task<> {
+                const std::stop_token stop = palitra::currentStopToken();
+                possibleAtStart = stop.stop_possible();
+                requestedAtStart = stop.stop_requested();
+                sleptFully = co_await palitra::sleepFor(30s, stop);
+                requestedAfterWake = stop.stop_requested();
+                wokeOn = QThread::currentThread();
+                ended = true;
+            },
+            timeout);
+    }));
     QTRY_VERIFY_WITH_TIMEOUT(ended, 10000);
     QVERIFY(possibleAtStart);
     QVERIFY(!requestedAtStart);
@@ -703,19 +716,20 @@ void tst_Run::lateResultDroppedCapturesLiveUntilFrameEnds() {
         std::atomic<int> captureSeenAtResume{0};
         std::atomic<int> liveAtResume{0};
 
-        QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,
-                                 runner.run(
-                                     [&, captured = Counted(42)]() -> QCoro::Task<Counted> {
-                                         armed = true;
-                                         // Ignores the stop request on purpose: only the gate
-                                         // resumes it.
-                                         co_await palitra::awaitSignal(&gate, &Gate::opened);
-                                         captureSeenAtResume = captured.value;
-                                         liveAtResume = Counted::live();
-                                         resumed = true;
-                                         co_return Counted(99); // the late result: dropped
-                                     },
-                                     300ms));
+        QVERIFY(palitra::test::timeOutAfterInvoking(300ms, [&](auto timeout) {
+            (void)runner.run(
+                [&, captured = Counted(42)]() -> QCoro::Task<Counted> {
+                    armed = true;
+                    // Ignores the stop request on purpose: only the gate
+                    // resumes it.
+                    co_await palitra::awaitSignal(&gate, &Gate::opened);
+                    captureSeenAtResume = captured.value;
+                    liveAtResume = Counted::live();
+                    resumed = true;
+                    co_return Counted(99); // the late result: dropped
+                },
+                timeout);
+        }));
 
         // The coroutine is still suspended: its callable and capture must still be alive.
         QTRY_VERIFY(armed);
@@ -739,14 +753,15 @@ void tst_Run::lateExceptionDropped() {
     palitra::test::startLoop(runner);
     Gate gate;
     std::atomic<bool> threw{false};
-    QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,
-                             runner.run(
-                                 [&]() -> QCoro::Task<int> {
-                                     co_await palitra::awaitSignal(&gate, &Gate::opened);
-                                     threw = true;
-                                     throw CustomError("too late", 1);
-                                 },
-                                 200ms));
+    QVERIFY(palitra::test::timeOutAfterInvoking(200ms, [&](auto timeout) {
+        (void)runner.run(
+            [&]() -> QCoro::Task<int> {
+                co_await palitra::awaitSignal(&gate, &Gate::opened);
+                threw = true;
+                throw CustomError("too late", 1);
+            },
+            timeout);
+    }));
     QTRY_VERIFY(gate.hasListener());
     gate.open();
     QTRY_VERIFY_WITH_TIMEOUT(threw, 10000);

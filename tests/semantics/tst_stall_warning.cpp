@@ -214,9 +214,12 @@ void tst_StallWarning::blockedCallerWarnsOnceNamingItsThread() {
         const CloseAtEnd closeSecond{runner};
         QTRY_COMPARE(messages.countContaining(QStringLiteral("\"stall-os-name\"")), 1);
         QCOMPARE(messages.countContaining(QStringLiteral("\"stall-caller-A\"")), 1);
-        QCOMPARE(messages.countContaining(QStringLiteral("SubmittedCallable")), 0);
-        // The start of a call that suspends at once is no stall.
-        QCOMPARE(warningsAbout(messages, loopStep(), QStringLiteral("PatientCallable")), 0);
+        // Never as a blocked caller (a preempted loop thread may still make the step that
+        // starts it a slow one, which is rightly warned about as a loop step).
+        QCOMPARE(warningsAbout(messages, blocked(), QStringLiteral("SubmittedCallable")), 0);
+        // The start of a call that suspends at once is no stall, unless the machine made it one.
+        if (runner.stats().longestStall < threshold)
+            QCOMPARE(warningsAbout(messages, loopStep(), QStringLiteral("PatientCallable")), 0);
         runner.close(); // releases both callers
     }
     QVERIFY_THROWS_EXCEPTION(palitra::RunnerClosedError, submitted.waitForFinished());

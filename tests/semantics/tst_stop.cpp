@@ -136,13 +136,15 @@ void tst_Stop::eachCallHasItsOwnToken() {
     palitra::test::startLoop(runner);
     std::stop_token first;
     std::atomic<bool> ended{false};
-    QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError, runner.run(
-                                                        [&]() -> QCoro::Task<> {
-                                                            first = palitra::currentStopToken();
-                                                            co_await palitra::sleepFor(30s, first);
-                                                            ended = true;
-                                                        },
-                                                        50ms));
+    QVERIFY(palitra::test::timeOutAfterInvoking(50ms, [&](auto timeout) {
+        runner.run(
+            [&]() -> QCoro::Task<> {
+                first = palitra::currentStopToken();
+                co_await palitra::sleepFor(30s, first);
+                ended = true;
+            },
+            timeout);
+    }));
     QTRY_VERIFY_WITH_TIMEOUT(ended, 10000);
     QVERIFY(first.stop_requested());
 
@@ -238,15 +240,16 @@ void tst_Stop::sleepForWokenByTimeout() {
     palitra::test::startLoop(runner);
     std::atomic<int> full{-1};
     std::atomic<QThread *> resumedOn{nullptr};
-    QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,
-                             runner.run(
-                                 [&]() -> QCoro::Task<> {
-                                     const auto stop = palitra::currentStopToken();
-                                     const bool slept = co_await palitra::sleepFor(30s, stop);
-                                     resumedOn = QThread::currentThread();
-                                     full = slept ? 1 : 0;
-                                 },
-                                 100ms));
+    QVERIFY(palitra::test::timeOutAfterInvoking(100ms, [&](auto timeout) {
+        (void)runner.run(
+            [&]() -> QCoro::Task<> {
+                const auto stop = palitra::currentStopToken();
+                const bool slept = co_await palitra::sleepFor(30s, stop);
+                resumedOn = QThread::currentThread();
+                full = slept ? 1 : 0;
+            },
+            timeout);
+    }));
     QTRY_VERIFY_WITH_TIMEOUT(full != -1, 10000);
     QCOMPARE(full.load(), 0);                    // woken by the stop request, not by its 30 s
     QCOMPARE(resumedOn.load(), runner.thread()); // the stop came from this thread, not the loop
@@ -317,16 +320,16 @@ void tst_Stop::awaitSignalNulloptOnStop() {
     Gate gate;
     std::atomic<int> hadValue{-1};
     std::atomic<QThread *> resumedOn{nullptr};
-    QVERIFY_THROWS_EXCEPTION(palitra::TimeoutError,
-                             runner.run(
-                                 [&]() -> QCoro::Task<> {
-                                     const auto stop = palitra::currentStopToken();
-                                     const auto args =
-                                         co_await palitra::awaitSignal(&gate, &Gate::opened, stop);
-                                     resumedOn = QThread::currentThread();
-                                     hadValue = args.has_value() ? 1 : 0;
-                                 },
-                                 100ms));
+    QVERIFY(palitra::test::timeOutAfterInvoking(100ms, [&](auto timeout) {
+        (void)runner.run(
+            [&]() -> QCoro::Task<> {
+                const auto stop = palitra::currentStopToken();
+                const auto args = co_await palitra::awaitSignal(&gate, &Gate::opened, stop);
+                resumedOn = QThread::currentThread();
+                hadValue = args.has_value() ? 1 : 0;
+            },
+            timeout);
+    }));
     QTRY_VERIFY_WITH_TIMEOUT(hadValue != -1, 10000);
     QCOMPARE(hadValue.load(), 0); // ended by the stop request: the gate never opened
     QCOMPARE(resumedOn.load(), runner.thread());
@@ -513,9 +516,8 @@ void tst_Stop::abortOnStopRunsOnLoopThread() {
     QPointer<Abortable> abortable;
     std::atomic<bool> resumed{false};
     std::atomic<QThread *> resumedOn{nullptr};
-    QVERIFY_THROWS_EXCEPTION(
-        palitra::TimeoutError,
-        runner.run(
+    QVERIFY(palitra::test::timeOutAfterInvoking(100ms, [&](auto timeout) {
+        (void)runner.run(
             [&]() -> QCoro::Task<> {
                 const auto stop = palitra::currentStopToken();
                 auto *op = new Abortable; // like a QNetworkReply made on the loop thread
@@ -528,7 +530,8 @@ void tst_Stop::abortOnStopRunsOnLoopThread() {
                 resumedOn = QThread::currentThread();
                 resumed = true;
             },
-            100ms));
+            timeout);
+    }));
     // Only abort() can end the await, and only the stop request calls it.
     QTRY_VERIFY_WITH_TIMEOUT(resumed, 10000);
     QVERIFY(abortable);
@@ -548,9 +551,8 @@ void tst_Stop::stopCallbackOnTimeoutPostsToLoop() {
     std::atomic<QThread *> guardActionOn{nullptr};
     std::atomic<bool> ended{false};
     QThread *const caller = QThread::currentThread();
-    QVERIFY_THROWS_EXCEPTION(
-        palitra::TimeoutError,
-        runner.run(
+    QVERIFY(palitra::test::timeOutAfterInvoking(100ms, [&](auto timeout) {
+        (void)runner.run(
             [&]() -> QCoro::Task<> {
                 const auto stop = palitra::currentStopToken();
                 // A raw callback runs on whichever thread requests the stop...
@@ -564,7 +566,8 @@ void tst_Stop::stopCallbackOnTimeoutPostsToLoop() {
                 rawCallbackOn.wait(nullptr);
                 ended = true; // the guard's action is queued already; it still runs
             },
-            100ms));
+            timeout);
+    }));
     QTRY_VERIFY_WITH_TIMEOUT(ended, 10000);
     QCOMPARE(rawCallbackOn.load(), caller); // the timeout is requested by the caller
     QTRY_VERIFY(guardActionOn.load() != nullptr);
