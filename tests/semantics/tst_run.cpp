@@ -1251,19 +1251,29 @@ void tst_Run::idleSpinKeepsTimersOnTime() {
     options.spinBeforeBlocking = 20ms; // an idle spin of up to 100 ms: longer than the timer
     EventLoopThreadRunner runner(options);
     constexpr auto interval = 60ms;
-    std::atomic<Clock::rep> armedAt{0};
-    std::atomic<Clock::rep> firedAt{0};
-    runner.run([&]() -> QCoro::Task<void> {
-        armedAt = Clock::now().time_since_epoch().count();
-        QTimer::singleShot(interval, runner.context(),
-                           [&] { firedAt = Clock::now().time_since_epoch().count(); });
-        co_return;
-    });
-    QTRY_VERIFY_WITH_TIMEOUT(firedAt.load() != 0, 10000);
-    const auto late = Clock::duration(firedAt.load() - armedAt.load()) - interval;
-    // Sleeping the whole interval again after the spin would make it a full interval late.
-    const auto lateMs = std::chrono::duration_cast<std::chrono::milliseconds>(late).count();
-    QVERIFY2(late < interval, QByteArray::number(qint64(lateMs)));
+    // Sleeping the whole interval again after the spin would make every timer a full interval
+    // late. One attempt may be late for another reason (the loop thread preempted around the
+    // deadline on a loaded machine), three in a row only for that one.
+    QList<qint64> lateness;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        std::atomic<Clock::rep> armedAt{0};
+        std::atomic<Clock::rep> firedAt{0};
+        runner.run([&]() -> QCoro::Task<void> {
+            armedAt = Clock::now().time_since_epoch().count();
+            QTimer::singleShot(interval, runner.context(),
+                               [&] { firedAt = Clock::now().time_since_epoch().count(); });
+            co_return;
+        });
+        QTRY_VERIFY_WITH_TIMEOUT(firedAt.load() != 0, 10000);
+        const auto late = Clock::duration(firedAt.load() - armedAt.load()) - interval;
+        if (late < interval)
+            return;
+        lateness.append(std::chrono::duration_cast<std::chrono::milliseconds>(late).count());
+    }
+    QByteArray why = "every timer was late by a full interval or more (ms):";
+    for (const qint64 ms : std::as_const(lateness))
+        why += ' ' + QByteArray::number(ms);
+    QFAIL(why.constData());
 }
 
 // The budget's extremes are taken as they are meant, with no overflow (UBSan checks the
