@@ -18,8 +18,10 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
+#include <limits>
 #include <typeinfo>
 #include <utility>
 
@@ -31,6 +33,11 @@ namespace {
 
 // The runner whose loop this thread runs, if any: the DeadlockError check, LoopLocal.
 thread_local RunnerCore *tlsLoopCore = nullptr;
+
+// The runner whose close() this thread is in while it requests the stops: a stop callback or a
+// future continuation that close() runs there may call close() again, which must not wait for
+// the very close() it is part of.
+thread_local const RunnerCore *tlsRequestingStops = nullptr;
 
 // A forked child has none of its parent's threads; each runner remembers the generation it
 // started in, and a mismatch means "inherited from the parent".
@@ -68,6 +75,16 @@ QEvent::Type shutdownEventType() {
 // synchronous user code before giving up on it.
 constexpr std::chrono::milliseconds joinMargin{1000};
 
+// The grace period as the runner uses it: none below zero, and at most what a Qt timer can arm
+// (an int of milliseconds) with the join margin on top, so that no sum overflows.
+RunnerOptions withUsableGrace(RunnerOptions options) {
+    constexpr std::chrono::milliseconds longest =
+        std::chrono::milliseconds(std::numeric_limits<int>::max()) - joinMargin;
+    options.closeGracePeriod =
+        std::clamp(options.closeGracePeriod, std::chrono::milliseconds::zero(), longest);
+    return options;
+}
+
 } // namespace
 
 void markProcessExiting() noexcept {
@@ -96,7 +113,7 @@ bool LoopContext::event(QEvent *event) {
 }
 
 RunnerCore::RunnerCore(RunnerOptions options)
-    : m_options(std::move(options)), m_spin(m_options.spinBeforeBlocking),
+    : m_options(withUsableGrace(std::move(options))), m_spin(m_options.spinBeforeBlocking),
       m_idleSpin(SpinPolicy::forIdleLoop(m_options.spinBeforeBlocking)),
       m_steps(m_options.stallWarning, m_options.threadName),
       m_watchdog(m_steps.isWarning() ? std::make_unique<StallWatchdog>(m_steps, m_steps.threshold(),
@@ -301,6 +318,7 @@ void RunnerCore::beginClose(std::unique_lock<CompactMutex> &lock, CloseMode mode
         call = next;
     }
     lock.unlock();
+    const RunnerCore *const outerRequesting = std::exchange(tlsRequestingStops, this);
     // Stop callbacks and future continuations are user code: run them without our lock, so that
     // one calling back into this runner gets RunnerClosedError instead of a deadlock.
     while (released) {
@@ -314,8 +332,13 @@ void RunnerCore::beginClose(std::unique_lock<CompactMutex> &lock, CloseMode mode
         call->discard();
         call->release();
     }
-    qCDebug(lcPalitra) << "runner" << m_options.threadName << "closing;" << queued.size()
-                       << "queued call(s) dropped";
+    tlsRequestingStops = outerRequesting;
+    try {
+        qCDebug(lcPalitra) << "runner" << m_options.threadName << "closing;" << queued.size()
+                           << "queued call(s) dropped";
+    } catch (...) {
+        // Out of memory in a debug message: the shutdown below must still be posted.
+    }
     lock.lock();
     // Only after every stop request: the grace period begins when the loop handles this event,
     // so it is the coroutines' whole time to answer them, however long this thread took to make
@@ -335,8 +358,11 @@ void RunnerCore::beginClose(std::unique_lock<CompactMutex> &lock, CloseMode mode
 
 void RunnerCore::join(std::unique_lock<CompactMutex> &lock) {
     // A close() racing the one that is still requesting stops: its join's deadline (the grace
-    // period and a margin) must not start before the grace period itself can.
-    m_changed.wait(lock, [this] { return m_shutdownPosted || phaseLocked() != Phase::Closing; });
+    // period and a margin) must not start before the grace period itself can. Bounded the same
+    // way, so that a stop callback that waits for this thread cannot hang both.
+    (void)m_changed.wait_for(lock, m_options.closeGracePeriod + joinMargin, [this] {
+        return m_shutdownPosted || phaseLocked() != Phase::Closing;
+    });
     if (m_thread) {
         // The first closer to get here joins the thread; any later one waits for it below.
         LoopThread *const thread = std::exchange(m_thread, nullptr);
@@ -380,6 +406,9 @@ void RunnerCore::releaseParked() noexcept {
 }
 
 void RunnerCore::close(CloseMode mode) {
+    // User code that close() runs (a stop callback, a future continuation) may destroy the
+    // runner that owns this core: keep it until close() is done with it.
+    const std::shared_ptr<RunnerCore> self = weak_from_this().lock();
     if (m_phase.load(std::memory_order_acquire) != Phase::Idle && isForkedChild()) {
         // The parent's loop thread does not exist here, and a lock another parent thread held
         // at fork() would never be released: touch nothing, wait for nothing.
@@ -402,6 +431,8 @@ void RunnerCore::close(CloseMode mode) {
     }
     if (isLoopThread())
         return; // cannot wait for our own thread; the destructor (or another close()) joins
+    if (tlsRequestingStops == this)
+        return; // inside this thread's own close(), which joins once its user code returns
     join(lock);
 }
 

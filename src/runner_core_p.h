@@ -150,7 +150,8 @@ private:
     enum class Phase : std::uint8_t {
         Idle,        //!< no loop thread yet: the first call, thread() or context() starts it
         Running,     //!< the loop thread takes calls
-        Closing,     //!< close() asked: no new calls, waiters released, shutdown event posted
+        Closing,     //!< close() asked: no new calls, waiters released, stops being requested;
+                     //!< the shutdown event is posted once they all have been
         GracePeriod, //!< the loop quits when the last coroutine ends or the grace period is over
         LoopEnded,   //!< the event loop returned; the loop thread is ending
         Closed,      //!< the loop thread is joined (or never started, or exists only in a parent)

@@ -37,7 +37,8 @@ struct RunnerOptions {
     //! How long close() lets coroutines that were asked to stop finish before the loop quits,
     //! counted from when every stop has been requested; the ones still suspended then are abandoned
     //! (never resumed, never destroyed) and reported with qCWarning. Also bounds how long process
-    //! exit waits.
+    //! exit waits. A negative value means none; one beyond what a Qt timer can arm (about 24.8
+    //! days) means that longest one.
     std::chrono::milliseconds closeGracePeriod = std::chrono::seconds(2);
     //! The budget of the adaptive spin: how long a caller of run()/gather() may watch for its
     //! outcome before it blocks (the idle loop thread: five times that, for the next call).
@@ -256,7 +257,9 @@ public:
      * RunnerOptions::closeGracePeriod to end; then the loop quits and the thread is joined.
      * Coroutines still suspended are abandoned (never resumed, never destroyed: their frames
      * leak on purpose) and counted in a qCWarning. Called on the loop thread, close() does not
-     * wait for the thread; the destructor joins it.
+     * wait for the thread; the destructor joins it. Nor does a close() (or the destructor) called
+     * from user code that close() runs on its own thread — a stop callback, a continuation
+     * attached to a future it releases: the outer close() finishes the job.
      */
     void close();
 

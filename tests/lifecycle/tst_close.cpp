@@ -185,6 +185,9 @@ private Q_SLOTS:
     void wellBehavedCoroutinesFinishWithinGrace_data();
     void wellBehavedCoroutinesFinishWithinGrace();
     void graceBeginsAfterTheStopRequests();
+    void extremeGracePeriods();
+    void closeFromUserCodeThatCloseRuns_data();
+    void closeFromUserCodeThatCloseRuns();
 
     // --- ill-behaved coroutines are abandoned after the grace period, and counted -------
     void illBehavedCoroutinesAbandonedAfterGrace_data();
@@ -585,6 +588,91 @@ void tst_Close::graceBeginsAfterTheStopRequests() {
     QCOMPARE(runner.stats().abandoned, 0);
     QCOMPARE(messages.countContaining(QStringLiteral("abandoned")), 0);
     QVERIFY_THROWS_EXCEPTION(RunnerClosedError, future.waitForFinished());
+}
+
+void tst_Close::extremeGracePeriods() {
+    palitra::test::Watchdog watchdog(60s, "extremeGracePeriods");
+    {
+        // "As long as it takes" (beyond what a Qt timer can arm: taken as its longest): a
+        // well-behaved coroutine still ends the loop as soon as it stops, and no sum overflows
+        // (UBSan checks the arithmetic in the sanitizer build).
+        RunnerOptions options;
+        options.closeGracePeriod = std::chrono::milliseconds::max();
+        EventLoopThreadRunner runner(options);
+        auto woke = std::make_shared<std::atomic<int>>(StillAsleep);
+        auto started = std::make_shared<std::latch>(1);
+        QFuture<int> future =
+            runner.submit([woke, started] { return sleepUntilStopped(woke, started); });
+        started->wait();
+        runner.close();
+        QCOMPARE(woke->load(), int(ByStop));
+        QCOMPARE(runner.stats().abandoned, 0);
+    }
+    for (const auto grace : {std::chrono::milliseconds::min(), std::chrono::milliseconds(-1)}) {
+        // No grace at all: an ill-behaved coroutine is abandoned at once, and close() returns.
+        MessageLog messages;
+        RunnerOptions options;
+        options.closeGracePeriod = grace;
+        EventLoopThreadRunner runner(options);
+        auto started = std::make_shared<std::latch>(1);
+        QFuture<int> future = runner.submit(illBehaved(started));
+        started->wait();
+        runner.close();
+        QCOMPARE(runner.stats().abandoned, 1);
+        QCOMPARE(messages.countContaining(QStringLiteral("abandoned")), 1);
+        QVERIFY_THROWS_EXCEPTION(RunnerClosedError, future.waitForFinished());
+    }
+}
+
+void tst_Close::closeFromUserCodeThatCloseRuns_data() {
+    QTest::addColumn<QString>("where");
+    QTest::newRow("a future continuation closes") << QStringLiteral("continuation");
+    QTest::newRow("a stop callback closes") << QStringLiteral("stop callback");
+    QTest::newRow("a future continuation destroys the runner") << QStringLiteral("destroy");
+}
+
+void tst_Close::closeFromUserCodeThatCloseRuns() {
+    // close() runs user code on its own thread (stop callbacks, continuations attached without a
+    // context); a close() from there returns at once and the outer one finishes the job.
+    QFETCH(QString, where);
+    palitra::test::Watchdog watchdog(60s, "closeFromUserCodeThatCloseRuns");
+    auto runner = std::make_unique<EventLoopThreadRunner>();
+    auto started = std::make_shared<std::latch>(1);
+    auto woke = std::make_shared<std::atomic<int>>(StillAsleep);
+    QThread *const closer = QThread::currentThread();
+    std::atomic<QThread *> nestedOn{nullptr};
+    std::atomic<int> nested{0};
+    const auto closeAgain = [&] {
+        nestedOn = QThread::currentThread();
+        if (where == QLatin1String("destroy"))
+            runner.reset();
+        else
+            runner->close();
+        ++nested;
+    };
+    QFuture<int> chained;
+    if (where == QLatin1String("stop callback")) {
+        chained = runner->submit([started, woke, &closeAgain]() -> QCoro::Task<int> {
+            const std::stop_callback again(palitra::currentStopToken(), closeAgain);
+            co_return co_await sleepUntilStopped(woke, started);
+        });
+    } else {
+        chained = runner->submit([woke, started] { return sleepUntilStopped(woke, started); })
+                      .onFailed([&closeAgain](const RunnerClosedError &) {
+                          closeAgain();
+                          return 0;
+                      });
+    }
+    started->wait();
+    EventLoopThreadRunner *const raw = runner.get();
+    raw->close(); // the runner may be gone when this returns ("destroy")
+    QCOMPARE(nested.load(), 1);
+    QCOMPARE(nestedOn.load(), closer);
+    QCOMPARE(woke->load(), int(ByStop)); // the outer close() gave it its grace and joined
+    if (runner) {
+        QVERIFY(!runner->isRunning());
+        QCOMPARE(runner->thread(), nullptr);
+    }
 }
 
 // ill-behaved coroutines are abandoned after the grace period, and counted -------------------
