@@ -56,37 +56,41 @@ void EventLoopThreadRunner::checkUsable() const {
 
 void EventLoopThreadRunner::execute(detail::CallBase &call, detail::Deadline deadline) {
     using detail::CallStatus;
+    // Only the core from here on: once the call is queued, user code that close() runs (a
+    // continuation, a stop callback) may destroy this runner object while we wait; the core
+    // stays until every waiter has left it.
+    detail::RunnerCore &core = *d;
     // A loop thread that blocks on another runner's loop joins the graph of blocked loops,
     // which refuses the call that would close a cycle.
     std::optional<detail::BlockedLoopScope> blockedLoop;
     if (detail::RunnerCore *const waiter = detail::RunnerCore::current()) {
         try {
-            blockedLoop.emplace(*waiter, *d);
+            blockedLoop.emplace(*waiter, core);
         } catch (...) {
             call.discard();
             call.release(); // the loop's reference: the loop will never see this call
             throw;
         }
     }
-    d->stats().accepted();
+    core.stats().accepted();
     bool loopWasIdle = false;
     try {
-        loopWasIdle = d->dispatch(&call);
+        loopWasIdle = core.dispatch(&call);
     } catch (...) {
-        d->stats().refused();
+        core.stats().refused();
         throw;
     }
     CallStatus status;
     {
-        const detail::WatchedCaller watched(d->watchdog(), typeid(call).name());
+        const detail::WatchedCaller watched(core.watchdog(), typeid(call).name());
         // A quick outcome caught while spinning needs no sleep and no wake-up (SpinPolicy).
-        d->spinPolicy().spin(call.completion(), deadline, loopWasIdle);
+        core.spinPolicy().spin(call.completion(), deadline, loopWasIdle);
         status = call.completion().wait(deadline);
     }
     // Counted by the caller itself, before it returns or throws: its own next look at stats()
     // sees its call ended.
-    d->stats().ended(status, call.completion().error() != nullptr);
-    d->leave(&call);
+    core.stats().ended(status, call.completion().error() != nullptr);
+    core.leave(&call);
 
     switch (status) {
     case CallStatus::Finished:

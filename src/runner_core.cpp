@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <exception>
 #include <limits>
+#include <thread>
 #include <typeinfo>
 #include <utility>
 
@@ -33,11 +34,6 @@ namespace {
 
 // The runner whose loop this thread runs, if any: the DeadlockError check, LoopLocal.
 thread_local RunnerCore *tlsLoopCore = nullptr;
-
-// The runner whose close() this thread is in while it requests the stops: a stop callback or a
-// future continuation that close() runs there may call close() again, which must not wait for
-// the very close() it is part of.
-thread_local const RunnerCore *tlsRequestingStops = nullptr;
 
 // A forked child has none of its parent's threads; each runner remembers the generation it
 // started in, and a mismatch means "inherited from the parent".
@@ -317,8 +313,10 @@ void RunnerCore::beginClose(std::unique_lock<CompactMutex> &lock, CloseMode mode
             unlink(call);
         call = next;
     }
+    // A stop callback or future continuation below may call close() again on this thread; that
+    // close() must not wait for the very close() it is part of.
+    m_requestingStopsOn = std::this_thread::get_id();
     lock.unlock();
-    const RunnerCore *const outerRequesting = std::exchange(tlsRequestingStops, this);
     // Stop callbacks and future continuations are user code: run them without our lock, so that
     // one calling back into this runner gets RunnerClosedError instead of a deadlock.
     while (released) {
@@ -332,7 +330,6 @@ void RunnerCore::beginClose(std::unique_lock<CompactMutex> &lock, CloseMode mode
         call->discard();
         call->release();
     }
-    tlsRequestingStops = outerRequesting;
     try {
         qCDebug(lcPalitra) << "runner" << m_options.threadName << "closing;" << queued.size()
                            << "queued call(s) dropped";
@@ -340,9 +337,17 @@ void RunnerCore::beginClose(std::unique_lock<CompactMutex> &lock, CloseMode mode
         // Out of memory in a debug message: the shutdown below must still be posted.
     }
     lock.lock();
+    m_requestingStopsOn = std::thread::id();
     // Only after every stop request: the grace period begins when the loop handles this event,
     // so it is the coroutines' whole time to answer them, however long this thread took to make
     // the requests (it may have been preempted, or run slow stop callbacks).
+    postShutdown();
+}
+
+void RunnerCore::postShutdown() {
+    if (m_shutdownPosted)
+        return;
+    m_shutdownPosted = true;
     if (phaseLocked() == Phase::Closing) { // the loop still runs
         try {
             post(new QEvent(shutdownEventType()));
@@ -352,17 +357,17 @@ void RunnerCore::beginClose(std::unique_lock<CompactMutex> &lock, CloseMode mode
             m_loopThread->quit();
         }
     }
-    m_shutdownPosted = true;
     m_changed.notify_all(); // a join() waiting for the grace period to begin
 }
 
 void RunnerCore::join(std::unique_lock<CompactMutex> &lock) {
     // A close() racing the one that is still requesting stops: its join's deadline (the grace
     // period and a margin) must not start before the grace period itself can. Bounded the same
-    // way, so that a stop callback that waits for this thread cannot hang both.
-    (void)m_changed.wait_for(lock, m_options.closeGracePeriod + joinMargin, [this] {
-        return m_shutdownPosted || phaseLocked() != Phase::Closing;
-    });
+    // way: should that closer be stuck (a stop callback of its waiting for this thread), this one
+    // begins the grace period itself, so that neither hangs and the loop still ends.
+    if (!m_changed.wait_for(lock, m_options.closeGracePeriod + joinMargin,
+                            [this] { return m_shutdownPosted || phaseLocked() != Phase::Closing; }))
+        postShutdown();
     if (m_thread) {
         // The first closer to get here joins the thread; any later one waits for it below.
         LoopThread *const thread = std::exchange(m_thread, nullptr);
@@ -431,8 +436,14 @@ void RunnerCore::close(CloseMode mode) {
     }
     if (isLoopThread())
         return; // cannot wait for our own thread; the destructor (or another close()) joins
-    if (tlsRequestingStops == this)
-        return; // inside this thread's own close(), which joins once its user code returns
+    if (m_requestingStopsOn == std::this_thread::get_id()) {
+        // Inside this thread's own close(), in user code it runs: that close() joins once the
+        // user code returns. Unless the process is exiting here (exit() from a stop callback):
+        // the outer close() never resumes, so the loop is told to end and joined now.
+        if (!isProcessExiting())
+            return;
+        postShutdown();
+    }
     join(lock);
 }
 

@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 namespace palitra::detail {
@@ -181,6 +182,8 @@ private:
     void beginShutdown();
     void beginClose(std::unique_lock<CompactMutex> &lock, CloseMode mode);
     void join(std::unique_lock<CompactMutex> &lock);
+    //! Posts the shutdown event that begins the grace period, once. Under m_mutex.
+    void postShutdown();
     //! Whether the loop thread was started in a parent process, so it does not exist here.
     //! Without the lock, only after reading a phase other than Idle (which publishes
     //! m_startGeneration).
@@ -202,11 +205,12 @@ private:
     // Running (under m_mutex), so a lock-free reader that has read a later phase with acquire
     // sees it.
     bool m_endedBehindBack = false;
-    bool m_stranded = false;         // close() gave up on a loop thread stuck in synchronous work
-    bool m_shutdownPosted = false;   // close() has requested every stop and told the loop to end
-    std::vector<CallBase *> m_queue; // dispatched, not started yet
-    CallBase *m_waiting = nullptr;   // calls someone waits for: a caller or a future
-    CallBase *m_flight = nullptr;    // calls the loop has taken and not retired
+    bool m_stranded = false;       // close() gave up on a loop thread stuck in synchronous work
+    bool m_shutdownPosted = false; // close() has requested every stop and told the loop to end
+    std::thread::id m_requestingStopsOn; // the thread whose close() is requesting the stops
+    std::vector<CallBase *> m_queue;     // dispatched, not started yet
+    CallBase *m_waiting = nullptr;       // calls someone waits for: a caller or a future
+    CallBase *m_flight = nullptr;        // calls the loop has taken and not retired
     std::size_t m_waitingCount = 0;
     std::size_t m_parkedCount = 0;  // of them, parked by a ParkWaiters close
     LoopThread *m_thread = nullptr; // owned; taken by the close() that joins it

@@ -663,9 +663,19 @@ void tst_Close::closeFromUserCodeThatCloseRuns() {
                           return 0;
                       });
     }
+    // And a caller blocked in run() meanwhile: it is released, and touches nothing of a runner
+    // object destroyed under it (ASan checks).
+    auto callerWoke = std::make_shared<std::atomic<int>>(StillAsleep);
+    auto callerStarted = std::make_shared<std::latch>(1);
+    std::future<Ended> caller = callAsync([raw = runner.get(), callerWoke, callerStarted] {
+        raw->run(
+            [callerWoke, callerStarted] { return sleepUntilStopped(callerWoke, callerStarted); });
+    });
     started->wait();
+    callerStarted->wait();
     EventLoopThreadRunner *const raw = runner.get();
     raw->close(); // the runner may be gone when this returns ("destroy")
+    QCOMPARE(caller.get(), Ended::Closed);
     QCOMPARE(nested.load(), 1);
     QCOMPARE(nestedOn.load(), closer);
     QCOMPARE(woke->load(), int(ByStop)); // the outer close() gave it its grace and joined
