@@ -87,6 +87,9 @@ void EventLoopThreadRunner::execute(detail::CallBase &call, detail::Deadline dea
         core.spinPolicy().spin(call.completion(), deadline, loopWasIdle);
         status = call.completion().wait(deadline);
     }
+    // Out of the graph of blocked loops before leave(): once the last waiter has left, a closer
+    // may free the core, and the graph holds only live runners.
+    blockedLoop.reset();
     // Counted by the caller itself, before it returns or throws: its own next look at stats()
     // sees its call ended.
     core.stats().ended(status, call.completion().error() != nullptr);

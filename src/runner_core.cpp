@@ -316,6 +316,7 @@ void RunnerCore::beginClose(std::unique_lock<CompactMutex> &lock, CloseMode mode
     // A stop callback or future continuation below may call close() again on this thread; that
     // close() must not wait for the very close() it is part of.
     m_requestingStopsOn = std::this_thread::get_id();
+    m_closeBeganExiting = isProcessExiting();
     lock.unlock();
     // Stop callbacks and future continuations are user code: run them without our lock, so that
     // one calling back into this runner gets RunnerClosedError instead of a deadlock.
@@ -438,9 +439,9 @@ void RunnerCore::close(CloseMode mode) {
         return; // cannot wait for our own thread; the destructor (or another close()) joins
     if (m_requestingStopsOn == std::this_thread::get_id()) {
         // Inside this thread's own close(), in user code it runs: that close() joins once the
-        // user code returns. Unless the process is exiting here (exit() from a stop callback):
-        // the outer close() never resumes, so the loop is told to end and joined now.
-        if (!isProcessExiting())
+        // user code returns. Unless that user code began the process's exit (exit() from a stop
+        // callback): the outer close() never resumes, so the loop is told to end and joined now.
+        if (!isProcessExiting() || m_closeBeganExiting)
             return;
         postShutdown();
     }

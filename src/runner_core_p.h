@@ -208,6 +208,7 @@ private:
     bool m_stranded = false;       // close() gave up on a loop thread stuck in synchronous work
     bool m_shutdownPosted = false; // close() has requested every stop and told the loop to end
     std::thread::id m_requestingStopsOn; // the thread whose close() is requesting the stops
+    bool m_closeBeganExiting = false;    // that close() began while the process was exiting
     std::vector<CallBase *> m_queue;     // dispatched, not started yet
     CallBase *m_waiting = nullptr;       // calls someone waits for: a caller or a future
     CallBase *m_flight = nullptr;        // calls the loop has taken and not retired
