@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // A child process for tst_exit (docs/SEMANTICS.md#exit, #close): an explicit runner that is a
 // static object (namespace-scope or function-local) with a 300 ms grace period, left with a
-// coroutine suspended forever; its destructor, run during static destruction, closes it.
+// coroutine suspended forever; its destructor, run during static destruction, closes it. Also:
+// exit() called from a stop callback of that runner's own close().
 //
 //   exit_child_static <mode> <exit code>
 #include <palitra/palitra.h>
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <stop_token>
 
 using namespace std::chrono_literals;
 
@@ -55,6 +57,27 @@ int startSuspendedCoroutine(palitra::EventLoopThreadRunner &runner) {
     return 0;
 }
 
+// exit() from a stop callback that close() itself runs: the outer close() never returns, so the
+// runner's destructor (static destruction, on this same thread) must end its loop and join it.
+[[noreturn]] void exitFromStopCallback(palitra::EventLoopThreadRunner &runner, int code) {
+    static std::atomic<bool> started{false};
+    (void)runner.submit([code]() -> QCoro::Task<int> {
+        const std::stop_callback exitNow(palitra::currentStopToken(), [code] {
+            std::puts("child: calling exit");
+            std::fflush(stdout);
+            std::exit(code);
+        });
+        started = true;
+        started.notify_all();
+        co_await QCoro::sleepFor(24h); // deaf to the stop: abandoned after the grace period
+        co_return 0;
+    });
+    started.wait(false);
+    runner.close();
+    std::fputs("child: close() returned although its stop callback called exit()\n", stderr);
+    std::abort();
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -69,12 +92,14 @@ int main(int argc, char **argv) {
     palitra::EventLoopThreadRunner *runner = nullptr;
     if (is("global-return") || is("global-exit"))
         runner = &g_runner;
-    else if (is("local-return") || is("local-exit"))
+    else if (is("local-return") || is("local-exit") || is("local-exit-in-stop-callback"))
         runner = &localRunner();
     if (!runner) {
         std::fprintf(stderr, "exit_child_static: unknown mode %s\n", mode);
         return 100;
     }
+    if (is("local-exit-in-stop-callback"))
+        exitFromStopCallback(*runner, code);
     if (startSuspendedCoroutine(*runner) != 0)
         return 101;
     if (std::strstr(mode, "-exit")) {

@@ -63,6 +63,8 @@ void tst_Exit::processEnds_data() {
         << staticChild << "local-return" << 22 << true << "local-static-runner";
     QTest::newRow("function-local static, exit()")
         << staticChild << "local-exit" << 23 << true << "local-static-runner";
+    QTest::newRow("exit() in a stop callback that close() runs")
+        << staticChild << "local-exit-in-stop-callback" << 24 << true << "local-static-runner";
 }
 
 void tst_Exit::processEnds() {
