@@ -652,9 +652,13 @@ void tst_Close::closeFromUserCodeThatCloseRuns() {
     };
     QFuture<int> chained;
     if (where == QLatin1String("stop callback")) {
-        chained = runner->submit([started, woke, &closeAgain]() -> QCoro::Task<int> {
+        chained = runner->submit([started, woke, &closeAgain, &nested]() -> QCoro::Task<int> {
             const std::stop_callback again(palitra::currentStopToken(), closeAgain);
-            co_return co_await sleepUntilStopped(woke, started);
+            const int value = co_await sleepUntilStopped(woke, started);
+            // The sleep's own stop callback may run first and wake this frame while the closer
+            // is still running the others: keep `again` registered until it has run.
+            nested.wait(0);
+            co_return value;
         });
     } else {
         chained = runner->submit([woke, started] { return sleepUntilStopped(woke, started); })
