@@ -66,6 +66,12 @@ inline bool invokedBeforeTimeout(const palitra::TimeoutError &error) {
     return std::string_view(error.what()).find("asked to stop") != std::string_view::npos;
 }
 
+//! True when \a error is the TimeoutError of a call refused before it was queued (its timeout had
+//! already passed): no callable was invoked, and a runner that was not running was not started.
+inline bool refusedBeforeQueueing(const palitra::TimeoutError &error) {
+    return std::string_view(error.what()).find("no callable was invoked") != std::string_view::npos;
+}
+
 //! Makes the timed call \a attempt(timeout), which is to end in TimeoutError, until its callable
 //! was invoked before the timeout passed, doubling the timeout from \a first. A call whose
 //! timeout passes while it is still queued is never invoked, and a loop thread that a loaded

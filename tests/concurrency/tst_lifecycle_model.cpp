@@ -322,8 +322,7 @@ void runCall(Target &&target, const Op &op, const Progress &progress, OpResult &
         r.errorValue = e.value;
     } catch (const palitra::TimeoutError &e) {
         r.ending = Ending::Timeout;
-        r.refusedBeforeQueue =
-            std::string_view(e.what()).find("no callable was invoked") != std::string_view::npos;
+        r.refusedBeforeQueue = palitra::test::refusedBeforeQueueing(e);
     } catch (const palitra::RunnerClosedError &) {
         r.ending = Ending::Closed;
     } catch (const std::exception &e) {
