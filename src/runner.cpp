@@ -17,7 +17,7 @@ namespace palitra {
 EventLoopThreadRunner::EventLoopThreadRunner() : EventLoopThreadRunner(RunnerOptions{}) {}
 
 EventLoopThreadRunner::EventLoopThreadRunner(RunnerOptions options)
-    : d(std::make_shared<detail::RunnerCore>(std::move(options))) {}
+    : d(std::make_shared<detail::RunnerCore>(std::move(options), this)) {}
 
 EventLoopThreadRunner::~EventLoopThreadRunner() {
     if (d->isLoopThread()) {

@@ -38,14 +38,8 @@ thread_local RunnerCore *tlsLoopCore = nullptr;
 // A forked child has none of its parent's threads; each runner remembers the generation it
 // started in, and a mismatch means "inherited from the parent".
 std::atomic<unsigned> forkGeneration{0};
-std::once_flag processHooksRegistered;
+std::once_flag forkHookRegistered;
 
-// Set by an atexit hook (registered when the first runner starts, so it runs before the
-// destructors of what was made before that) and by the global runner's own exit hooks.
-std::atomic<bool> processExiting{false};
-void onProcessExit() {
-    markProcessExiting();
-}
 void onForkChild() {
     forkGeneration.fetch_add(1, std::memory_order_relaxed);
 }
@@ -83,14 +77,6 @@ RunnerOptions withUsableGrace(RunnerOptions options) {
 
 } // namespace
 
-void markProcessExiting() noexcept {
-    processExiting.store(true, std::memory_order_release);
-}
-
-bool isProcessExiting() noexcept {
-    return processExiting.load(std::memory_order_acquire);
-}
-
 bool LoopContext::event(QEvent *event) {
     m_core->acquirePosted();
     if (event->type() == DrainEvent::eventType()) {
@@ -108,13 +94,16 @@ bool LoopContext::event(QEvent *event) {
     return QObject::event(event);
 }
 
-RunnerCore::RunnerCore(RunnerOptions options)
-    : m_options(withUsableGrace(std::move(options))), m_spin(m_options.spinBeforeBlocking),
+RunnerCore::RunnerCore(RunnerOptions options, const void *owner)
+    : m_options(withUsableGrace(std::move(options))), m_ownerIsStatic(isInStaticStorage(owner)),
+      m_spin(m_options.spinBeforeBlocking),
       m_idleSpin(SpinPolicy::forIdleLoop(m_options.spinBeforeBlocking)),
       m_steps(m_options.stallWarning, m_options.threadName),
       m_watchdog(m_steps.isWarning() ? std::make_unique<StallWatchdog>(m_steps, m_steps.threshold(),
                                                                        m_options.threadName)
-                                     : nullptr) {}
+                                     : nullptr) {
+    watchProcessExitFromMainThread();
+}
 
 RunnerCore::~RunnerCore() {
     // Only reached with a running thread in a forked child, where the thread does not exist:
@@ -174,10 +163,8 @@ void RunnerCore::post(QEvent *event) {
 }
 
 void RunnerCore::startLocked() {
-    std::call_once(processHooksRegistered, [] {
-        pthread_atfork(nullptr, nullptr, onForkChild);
-        std::atexit(onProcessExit);
-    });
+    std::call_once(forkHookRegistered, [] { pthread_atfork(nullptr, nullptr, onForkChild); });
+    watchProcessExitForRunner(m_ownerIsStatic);
     auto thread = std::make_unique<LoopThread>([this](LoopThread &t) { loopBody(t); },
                                                m_loopWakeWord, m_steps, m_idleSpin);
     thread->setObjectName(m_options.threadName);
@@ -218,6 +205,7 @@ void RunnerCore::loopBody(LoopThread &thread) {
         // deletes the objects users parented to context().
         LoopContext context(this);
         tlsLoopCore = this;
+        watchProcessExitOnLoopThread();
         m_context = &context;
         m_ready.count_down();
 
@@ -261,6 +249,7 @@ void RunnerCore::loopBody(LoopThread &thread) {
                   "purpose, since QCoro cannot destroy a suspended coroutine safely)",
                   abandoned, qUtf8Printable(m_options.threadName));
     }
+    loopThreadEnds(); // from here on, the thread's thread_local destructors are not exit()'s
 }
 
 void RunnerCore::coroutineEnded() noexcept {

@@ -8,6 +8,7 @@
 #include "loop_local_registry_p.h"
 #include "loop_thread_p.h"
 #include "loop_wake_word_p.h"
+#include "process_exit_p.h"
 #include "runner_stats_p.h"
 #include "spin_policy_p.h"
 #include "stall_watchdog_p.h"
@@ -38,10 +39,6 @@ enum class CloseMode {
     //! the exiting one wakes, throws or runs user code. releaseParked() can release them later.
     ParkWaiters,
 };
-
-//! From now on every close() parks its blocked callers: the process is exiting.
-void markProcessExiting() noexcept;
-bool isProcessExiting() noexcept;
 
 //! palitra's own access to the core behind a public EventLoopThreadRunner.
 struct RunnerInternals {
@@ -94,7 +91,9 @@ private:
  */
 class RunnerCore : public std::enable_shared_from_this<RunnerCore> {
 public:
-    explicit RunnerCore(RunnerOptions options);
+    //! \a owner: the EventLoopThreadRunner this core is behind (its address only: whether it
+    //! lives in static storage).
+    RunnerCore(RunnerOptions options, const void *owner);
     ~RunnerCore();
 
     //! The runner that this thread is the loop thread of, or null.
@@ -195,6 +194,7 @@ private:
     static void keepAbandoned(CallBase *flight) noexcept;
 
     const RunnerOptions m_options;
+    const bool m_ownerIsStatic; // its destructor may be one of exit()'s
     SpinPolicy m_spin;
     SpinPolicy m_idleSpin; // the loop thread's own: its spins catch calls, not outcomes
 

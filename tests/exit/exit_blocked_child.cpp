@@ -3,8 +3,10 @@
 // neither wakes nor throws while the process exits, and the process ends with its own code.
 //
 //   exit_blocked_child <end> <blocked> <stop> <app>
-//     end:     return | exit | worker-exit   how the process ends (main returns 3, main calls
-//                                            exit(3), another thread calls exit(3))
+//     end:     return | exit | worker-exit | loop-exit
+//                                            how the process ends (main returns 3, main calls
+//                                            exit(3), another thread calls exit(3), a coroutine
+//                                            calls exit(3) on the global runner's loop thread)
 //     blocked: worker | main                 which thread is blocked in run()
 //     stop:    aware | ignoring              whether the blocked call's coroutine honours stop
 //     app:     app | none                    a QCoreApplication in main(), or none
@@ -52,6 +54,22 @@ void blockInRun(bool stopAware, std::latch &started) {
     woke("run() returned");
 }
 
+//! Makes a call whose coroutine calls exit() on the loop thread, from the start of the call
+//! (synchronously, in the loop's drain); its caller must not come back either.
+[[noreturn]] void exitOnLoopThread() {
+    try {
+        palitra::run([]() -> QCoro::Task<> {
+            std::exit(exitCode);
+            co_return;
+        });
+    } catch (const std::exception &e) {
+        woke(e.what());
+    } catch (...) {
+        woke("a non-standard exception");
+    }
+    woke("the exiting call returned");
+}
+
 [[noreturn]] void parkForever() {
     for (;;) // not synchronising: this thread only waits for the process to end
         std::this_thread::sleep_for(1h);
@@ -65,6 +83,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     const bool workerExit = std::strcmp(argv[1], "worker-exit") == 0;
+    const bool loopExit = std::strcmp(argv[1], "loop-exit") == 0;
     const bool callExit = std::strcmp(argv[1], "exit") == 0;
     const bool mainBlocked = std::strcmp(argv[2], "main") == 0;
     const bool stopAware = std::strcmp(argv[3], "aware") == 0;
@@ -82,14 +101,20 @@ int main(int argc, char **argv) {
     auto started = std::make_shared<std::latch>(1);
     if (mainBlocked) {
         // Another thread ends the process once main is blocked.
-        std::thread([started] {
+        std::thread([started, loopExit] {
             started->wait();
+            if (loopExit)
+                exitOnLoopThread();
             std::exit(exitCode);
         }).detach();
         blockInRun(stopAware, *started);
     }
     std::thread([stopAware, started] { blockInRun(stopAware, *started); }).detach();
     started->wait();
+    if (loopExit) {
+        std::thread(exitOnLoopThread).detach();
+        parkForever();
+    }
     if (workerExit) {
         std::thread([] { std::exit(exitCode); }).detach();
         parkForever();

@@ -130,10 +130,10 @@ int main(int argc, char **argv) {
     }
     if (is("exit-on-loop-thread")) {
         // A coroutine on the global runner's own loop thread calls exit() while main() is busy
-        // elsewhere. (Not while main() is blocked in run(): close() would release that call with
-        // RunnerClosedError, and main() would go on running during exit.) So the coroutine
-        // waits until main() has given up on it (its timeout) and parked. A call whose timeout
-        // passes while it is still queued is never started: then main() calls again.
+        // elsewhere (main() blocked in run() meanwhile is tst_exit_blocked's "loop-exit" row).
+        // So the coroutine waits until main() has given up on it (its timeout) and parked. A
+        // call whose timeout passes while it is still queued is never started: then main()
+        // calls again.
         static std::atomic<bool> started{false};
         static std::atomic<bool> mainParked{false};
         while (!started) {

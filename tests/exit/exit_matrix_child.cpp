@@ -5,10 +5,11 @@
 //   <app>   none       no QCoreApplication ever
 //           alive      a QCoreApplication on main()'s stack when the process ends
 //           gone       a QCoreApplication that used the global runner and was destroyed earlier
-//   <end>   return     return from main()
-//           exit       std::exit() from main()
-//           loop-exit  std::exit() called by a coroutine on a runner's loop thread
-//           sigterm    main() blocked in palitra::run() when the parent sends SIGTERM
+//   <end>   return       return from main()
+//           exit         std::exit() from main()
+//           loop-exit    std::exit() called by a coroutine on a runner's loop thread
+//           worker-exit  std::exit() called by a thread of the program's own, main() parked
+//           sigterm      main() blocked in palitra::run() when the parent sends SIGTERM
 //   <state> idle       the global runner has served a call, nothing in flight
 //           inflight   another thread is blocked in a call (its coroutine stops when asked)
 //           suspended  a coroutine that ignores stop requests is suspended forever
@@ -105,11 +106,14 @@ void leaveSuspended(Target target) {
     }
 }
 
-// A detached thread stays blocked in run() until the runner closes; its coroutine ends as soon
-// as it is asked to stop. Returns once the coroutine has started on the loop thread.
-void startBlockedCaller(Target target) {
+// A detached thread stays blocked in run() until the process ends; its coroutine ends as soon as
+// it is asked to stop. Only a runner that main() destroys before the process exits (a local of
+// main(), as main() returns) releases it, with RunnerClosedError, when \a closedBeforeExit:
+// once the process exits, a blocked caller is never woken, whichever runner it waits for.
+// Returns once the coroutine has started on the loop thread.
+void startBlockedCaller(Target target, bool closedBeforeExit = false) {
     auto started = std::make_shared<std::latch>(1);
-    std::thread([target, started] {
+    std::thread([target, started, closedBeforeExit] {
         try {
             target.run([started]() -> QCoro::Task<> {
                 const std::stop_token stop = palitra::currentStopToken();
@@ -117,10 +121,13 @@ void startBlockedCaller(Target target) {
                 co_await palitra::sleepFor(24h, stop);
             });
         } catch (const palitra::RunnerClosedError &) {
-            // Released when the runner closes at exit: expected.
+            if (!closedBeforeExit)
+                fail("a caller blocked while the process exits was released");
+            return;
         } catch (...) {
             fail("the blocked caller got an unexpected exception");
         }
+        fail("a caller blocked while the process exits returned");
     }).detach();
     started->wait();
 }
@@ -135,13 +142,23 @@ void startBlockedCaller(Target target) {
                 std::fflush(stdout);
                 std::exit(code);
             });
-        } catch (const palitra::RunnerClosedError &) {
-            // The atexit hook closes the global runner and releases this caller.
         } catch (...) {
-            fail("the caller of the exiting coroutine got an unexpected exception");
+            fail("the caller of the exiting coroutine was woken while the process exits");
         }
+        fail("the caller of the exiting coroutine returned while the process exits");
     }).detach();
     for (;;) // parked, not synchronising: the process ends from the loop thread
+        std::this_thread::sleep_for(1h);
+}
+
+// A thread of the program's own (not palitra's) calls std::exit() while main() is parked.
+[[noreturn]] void exitFromWorker(int code) {
+    std::thread([code] {
+        std::puts("child: calling exit");
+        std::fflush(stdout);
+        std::exit(code);
+    }).detach();
+    for (;;) // parked, not synchronising: the process ends from the worker
         std::this_thread::sleep_for(1h);
 }
 
@@ -164,9 +181,10 @@ void startBlockedCaller(Target target) {
 
 int main(int argc, char **argv) {
     if (argc != 5) {
-        std::fputs("usage: exit_matrix_child none|alive|gone return|exit|loop-exit|sigterm "
-                   "idle|inflight|suspended|many <exit code>\n",
-                   stderr);
+        std::fputs(
+            "usage: exit_matrix_child none|alive|gone return|exit|loop-exit|worker-exit|sigterm "
+            "idle|inflight|suspended|many <exit code>\n",
+            stderr);
         return 100;
     }
     const std::string_view app = argv[1];
@@ -175,7 +193,8 @@ int main(int argc, char **argv) {
     const int code = std::atoi(argv[4]);
     const bool many = state == "many";
     if ((app != "none" && app != "alive" && app != "gone") ||
-        (end != "return" && end != "exit" && end != "loop-exit" && end != "sigterm") ||
+        (end != "return" && end != "exit" && end != "loop-exit" && end != "worker-exit" &&
+         end != "sigterm") ||
         (state != "idle" && state != "inflight" && state != "suspended" && !many)) {
         std::fputs("exit_matrix_child: unknown argument\n", stderr);
         return 100;
@@ -210,7 +229,7 @@ int main(int argc, char **argv) {
     } else {
         useOnce(global); // first use: the atexit hook is registered before the statics exist
         useOnce(Target{&*localA});
-        startBlockedCaller(Target{&*localB});
+        startBlockedCaller(Target{&*localB}, end == "return");
         leaveSuspended(Target{&staticRunner(0)});
         startBlockedCaller(Target{&staticRunner(1)});
         leaveSuspended(Target{&staticRunner(1)});
@@ -230,5 +249,7 @@ int main(int argc, char **argv) {
     }
     if (end == "loop-exit")
         exitFromLoopThread(many ? Target{&staticRunner(1)} : global, code);
+    if (end == "worker-exit")
+        exitFromWorker(code);
     blockUntilSignal(global);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The exit rule: while the process exits (return from main, exit() on any thread, the
 // ~QCoreApplication that is part of it), a thread blocked in run() stays blocked until the process
-// ends: it never wakes, never throws, and the process ends with its own exit code. Every
+// ends: it never wakes, never throws, and the process ends with its own exit code (also when
+// exit() runs on the loop thread that the blocked call waits for). Every
 // combination of how it ends, which thread is blocked, whether the coroutine honours stop and
 // whether there is an application is one exit_blocked_child process. See
 // docs/SEMANTICS.md#exit.
@@ -20,8 +21,9 @@ struct Combination {
 };
 
 // main() cannot both be blocked and return or call exit() itself.
-constexpr Combination combinations[] = {
-    {"return", "worker"}, {"exit", "worker"}, {"worker-exit", "worker"}, {"worker-exit", "main"}};
+constexpr Combination combinations[] = {{"return", "worker"},      {"exit", "worker"},
+                                        {"worker-exit", "worker"}, {"worker-exit", "main"},
+                                        {"loop-exit", "worker"},   {"loop-exit", "main"}};
 
 } // namespace
 

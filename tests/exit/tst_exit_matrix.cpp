@@ -33,7 +33,8 @@ namespace {
 
 const QStringList apps = {QStringLiteral("none"), QStringLiteral("alive"), QStringLiteral("gone")};
 const QStringList ends = {QStringLiteral("return"), QStringLiteral("exit"),
-                          QStringLiteral("loop-exit"), QStringLiteral("sigterm")};
+                          QStringLiteral("loop-exit"), QStringLiteral("worker-exit"),
+                          QStringLiteral("sigterm")};
 const QStringList states = {QStringLiteral("idle"), QStringLiteral("inflight"),
                             QStringLiteral("suspended"), QStringLiteral("many")};
 
@@ -68,7 +69,8 @@ std::vector<Case> allCases() {
                 // period is over: the report proves that the exit waited for the grace period
                 // and then went on. An exit from a loop thread (that loop never runs again) or
                 // a signal gives it no chance.
-                if (end == QLatin1String("return") || end == QLatin1String("exit"))
+                if (end == QLatin1String("return") || end == QLatin1String("exit") ||
+                    end == QLatin1String("worker-exit"))
                     c.abandoned =
                         (state == QLatin1String("suspended") || state == QLatin1String("many"))
                             ? Abandoned::Reported
