@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // submit()'s calls: how a QFuture learns of each way a call can end.
 #include <palitra/detail/future_call.h>
+#include <palitra/detail/waker.h>
 #include <palitra/errors.h>
 
 #include "logging_p.h"
@@ -8,7 +9,8 @@
 
 #include <QFutureWatcher>
 #include <QObject>
-#include <QTimer>
+
+#include <stop_token>
 
 namespace palitra::detail {
 
@@ -27,17 +29,11 @@ public:
                 [this] { m_call->cancelledByUser(); });
         // Replays a cancel() made before this point, so none is missed.
         m_watcher.setFuture(QFuture<void>(&m_call->futureInterface()));
-        if (deadline != noDeadline) {
-            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-            m_timer.setSingleShot(true);
-            m_timer.setTimerType(Qt::PreciseTimer);
-            connect(&m_timer, &QTimer::timeout, this, [this] {
-                m_call->deadlinePassed("palitra: the timeout passed before the coroutine "
-                                       "finished; it was asked to stop and its late result will "
-                                       "be dropped.");
-            });
-            m_timer.start(std::max(left, std::chrono::milliseconds(0)));
-        }
+        // In the loop thread's timer heap, as palitra::sleepFor()'s deadlines: O(log n) to arm
+        // and to cancel, however many submitted calls wait (a QTimer each would be a sorted
+        // insertion into Qt's timer list).
+        if (deadline != noDeadline)
+            m_deadlineWake.arm(&FutureWatch::onDeadline, this, deadline, std::stop_token{});
     }
     ~FutureWatch() override {
         m_call->m_watch = nullptr;
@@ -45,9 +41,15 @@ public:
     }
 
 private:
+    static void onDeadline(void *watch, bool /*byStop*/) noexcept {
+        static_cast<FutureWatch *>(watch)->m_call->deadlinePassed(
+            "palitra: the timeout passed before the coroutine finished; it was asked to stop and "
+            "its late result will be dropped.");
+    }
+
     FutureCallBase *m_call;
     QFutureWatcher<void> m_watcher;
-    QTimer m_timer;
+    LoopWake m_deadlineWake; // last: cancelled first, before the watcher goes
 };
 
 FutureCallBase::FutureCallBase(Deadline deadline)

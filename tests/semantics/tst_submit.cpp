@@ -113,6 +113,7 @@ private Q_SLOTS:
     // Races: every future ends exactly one way
     void cancelRacingCompletion();
     void timeoutRacingCompletion();
+    void timeoutsLiveInTheLoopTimerHeap();
     void closeRacingCompletion();
 
     // Bad input and the global runner
@@ -211,6 +212,32 @@ void tst_Submit::returnsAtOnce() {
     QVERIFY(!future.isFinished());
     QMetaObject::invokeMethod(gate, [gate] { gate->open(); });
     QCOMPARE(future.result(), true);
+}
+
+void tst_Submit::timeoutsLiveInTheLoopTimerHeap() {
+    // A submitted call's timeout is a deadline in the loop thread's heap, as palitra::sleepFor's
+    // are (O(log n) to arm and cancel), not a QTimer each; it leaves the heap when the call ends.
+    EventLoopThreadRunner runner;
+    const auto heapSize = [&runner] {
+        return runner.run([]() -> QCoro::Task<std::size_t> {
+            co_return palitra::detail::currentThreadWakeStats().deadlines;
+        });
+    };
+    Gate *gate = runner.run([&]() -> QCoro::Task<Gate *> { co_return new Gate(runner.context()); });
+    QCOMPARE(heapSize(), 0u);
+    constexpr int calls = 3;
+    std::vector<QFuture<bool>> futures;
+    for (int i = 0; i < calls; ++i) {
+        futures.push_back(
+            runner.submit([gate] { return gateOrStop(gate, palitra::currentStopToken()); }, 1h));
+    }
+    // Queued calls start in order, before the run() of heapSize() that follows them.
+    QCOMPARE(heapSize(), std::size_t(calls));
+    QMetaObject::invokeMethod(gate, [gate] { gate->open(); });
+    for (QFuture<bool> &future : futures)
+        QCOMPARE(future.result(), true);
+    // The call's watch, which holds the deadline, is deleted later on the loop thread.
+    QTRY_COMPARE(heapSize(), 0u);
 }
 
 void tst_Submit::futureWatcherSignals() {

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <coroutine>
 #include <functional>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <numeric>
@@ -29,6 +30,7 @@ using namespace std::chrono_literals;
 using palitra::EventLoopThreadRunner;
 using palitra::test::Gate;
 using palitra::test::JoiningThread;
+using palitra::test::LoopBlocker;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -98,6 +100,7 @@ private Q_SLOTS:
 
     // Stop: one batch per token and thread
     void stopWakesEverySleeperOfItsToken();
+    void stopWakesInChunksBetweenOtherEvents();
     void earlyWakeRemovesEntries();
     void stopRacingDeadlines();
 
@@ -245,6 +248,42 @@ void tst_Timers::stopWakesEverySleeperOfItsToken() {
     const auto stats = loopStats(runner);
     QCOMPARE(stats.deadlines, std::size_t(0));
     QCOMPARE(stats.stopBatches, std::size_t(0));
+}
+
+void tst_Timers::stopWakesInChunksBetweenOtherEvents() {
+    // Thousands of sleepers woken by one stop request do not hold the loop: it wakes them a chunk
+    // at a time, and an event posted after the stop request is answered between two chunks.
+    constexpr int count = 5000;
+    EventLoopThreadRunner runner;
+    std::stop_source source;
+    int woken = 0; // loop thread only
+    const auto sleeper = [&]() -> QCoro::Task<bool> {
+        const bool full = co_await palitra::sleepFor(1h, source.get_token());
+        ++woken;
+        co_return full;
+    };
+    std::vector<std::decay_t<decltype(sleeper)>> callables(count, sleeper);
+    QList<bool> results;
+    JoiningThread caller([&] { results = runner.gather(callables, 120s); });
+    QTRY_COMPARE(loopStats(runner).deadlines, std::size_t(count));
+    int wokenWhenAnswered = -1;
+    std::latch answered(1);
+    {
+        // Keeps the loop busy, so that the stop request's event and the probe queue up in order.
+        LoopBlocker blocker(runner);
+        source.request_stop(); // posts the stop event before it returns
+        QMetaObject::invokeMethod(runner.context(), [&] {
+            wokenWhenAnswered = woken;
+            answered.count_down();
+        });
+    }
+    answered.wait();
+    caller.join();
+    QVERIFY2(wokenWhenAnswered > 0 && wokenWhenAnswered < count,
+             QByteArray::number(wokenWhenAnswered));
+    QCOMPARE(results.size(), count);
+    QCOMPARE(woken, count);
+    QCOMPARE(loopStats(runner).deadlines, std::size_t(0));
 }
 
 void tst_Timers::earlyWakeRemovesEntries() {
