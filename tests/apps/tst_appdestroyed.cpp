@@ -55,6 +55,7 @@ private Q_SLOTS:
     // The global runner dies with the application
     void globalRunnerShutDownWithApplication();
     void globalRunnerShutDownForEachApplication();
+    void globalRunnerParksBlockedCallerWhenApplicationDies_data();
     void globalRunnerParksBlockedCallerWhenApplicationDies();
     void explicitShutdownThenApplicationDies();
 };
@@ -178,8 +179,16 @@ void tst_AppDestroyed::globalRunnerShutDownForEachApplication() {
     QVERIFY(!palitra::isRunnerAlive());
 }
 
+void tst_AppDestroyed::globalRunnerParksBlockedCallerWhenApplicationDies_data() {
+    // How the program, which went on after ~QCoreApplication, releases the parked caller.
+    QTest::addColumn<bool>("byNextUse");
+    QTest::newRow("shutdownGlobalRunner()") << false;
+    QTest::newRow("the next use of the global runner") << true;
+}
+
 void tst_AppDestroyed::globalRunnerParksBlockedCallerWhenApplicationDies() {
     SKIP_WITHOUT_QT_PRIVATE();
+    QFETCH(bool, byNextUse);
     // ~QCoreApplication is usually part of the process exit: a caller blocked on another thread
     // then must neither wake nor throw. If the program goes on, the next shutdownGlobalRunner()
     // (or the next use of the global runner) releases it.
@@ -189,6 +198,7 @@ void tst_AppDestroyed::globalRunnerParksBlockedCallerWhenApplicationDies() {
     std::atomic<bool> coroutineStopped{false};
     bool wokeWithTheApplication = true;
     bool aliveAfterTheApplication = true;
+    int nextUse = 0;
     {
         palitra::test::JoiningThread caller([&] {
             try {
@@ -206,8 +216,14 @@ void tst_AppDestroyed::globalRunnerParksBlockedCallerWhenApplicationDies() {
         app.reset();
         wokeWithTheApplication = gotClosed;
         aliveAfterTheApplication = palitra::isRunnerAlive();
-        palitra::shutdownGlobalRunner(); // releases it, so that the thread can be joined
+        // Either releases it, so that the thread can be joined.
+        if (byNextUse)
+            nextUse = palitra::run([] { return timerThenValue(5); }); // a new global runner
+        else
+            palitra::shutdownGlobalRunner();
     }
+    if (byNextUse)
+        QCOMPARE(nextUse, 5);
     QVERIFY(!wokeWithTheApplication); // still blocked then: its outcome went nowhere
     QVERIFY(!aliveAfterTheApplication);
     // Told to stop, and drained, during ~QCoreApplication: it ended by its stop request, not by
