@@ -6,11 +6,12 @@
 //                              (stop-aware: each passes the call's token). per_element is the
 //                              wall time divided by N: flat means linear.
 //   sleepers/gather_qcoro/N    the same with QCoro::sleepFor (a QTimer each), for comparison.
-//   sleepers/timeout/100000    one gather() of 10^5 coroutines each awaiting a 30 s stop-aware
+//   sleepers/timeout/N         one gather() of N coroutines each awaiting a 30 s stop-aware
 //                              sleep, with a 500 ms timeout: timeout_ratio is when TimeoutError
 //                              reached the caller over 500 ms, loop_back_ms how long after that a
-//                              trivial run() was answered, all_woken_ms how long after it every
-//                              sleeper had ended.
+//                              trivial run() was answered, all_woken_ms how long after it the last
+//                              sleeper ended, and all_woken_per_element that over N: flat in N
+//                              means a stop request wakes them in linear time.
 //
 // A separate binary from palitra_bench: these rows take seconds each and are run on their own.
 // Nothing here is a test and nothing asserts a time (see bench/README.md).
@@ -70,9 +71,11 @@ void timeoutAtScale(benchmark::State &state) {
     const auto n = static_cast<std::size_t>(state.range(0));
     constexpr auto timeout = 500ms;
     std::atomic<std::size_t> ended{0};
-    const auto sleeper = [&ended]() -> QCoro::Task<void> {
+    std::atomic<Clock::rep> lastEnded{0}; // when the last sleeper ended, on the loop thread
+    const auto sleeper = [&ended, &lastEnded, n]() -> QCoro::Task<void> {
         co_await palitra::sleepFor(30s, palitra::currentStopToken());
-        ended.fetch_add(1, std::memory_order_relaxed);
+        if (ended.fetch_add(1, std::memory_order_acq_rel) + 1 == n)
+            lastEnded.store(Clock::now().time_since_epoch().count(), std::memory_order_release);
     };
     const std::vector<std::decay_t<decltype(sleeper)>> callables(n, sleeper);
     double ratio = 0, loopBack = 0, allWoken = 0;
@@ -90,15 +93,18 @@ void timeoutAtScale(benchmark::State &state) {
         runner->run(trivialTask);
         loopBack += secondsSince(thrown) * 1e3;
         // Every sleeper was started (a gather starts all before it waits) and stop is requested:
-        // each ends soon. Polled, so that waiting costs the loop nothing.
-        while (ended.load(std::memory_order_relaxed) < n)
+        // each ends soon. Polled, so that waiting costs the loop nothing; the last one notes when.
+        while (ended.load(std::memory_order_acquire) < n)
             std::this_thread::sleep_for(1ms);
-        allWoken += secondsSince(thrown) * 1e3;
+        const Clock::time_point last{Clock::duration{lastEnded.load(std::memory_order_acquire)}};
+        allWoken += std::chrono::duration<double, std::milli>(last - thrown).count();
     }
     const auto iterations = static_cast<double>(state.iterations());
     state.counters["timeout_ratio"] = ratio / iterations;
     state.counters["loop_back_ms"] = loopBack / iterations;
     state.counters["all_woken_ms"] = allWoken / iterations;
+    state.counters["all_woken_per_element"] =
+        benchmark::Counter(allWoken / 1e3 / iterations / static_cast<double>(n));
 }
 
 void registerAll() {
@@ -118,11 +124,13 @@ void registerAll() {
             ->UseRealTime()
             ->Unit(benchmark::kMillisecond);
     }
-    RegisterBenchmark("sleepers/timeout", timeoutAtScale)
-        ->Arg(100000)
-        ->Iterations(1)
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
+    for (const int n : {1000, 10000, 100000}) {
+        RegisterBenchmark("sleepers/timeout", timeoutAtScale)
+            ->Arg(n)
+            ->Iterations(1)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
+    }
 }
 
 } // namespace
