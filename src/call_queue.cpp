@@ -89,6 +89,7 @@ void RunnerCore::retire(CallBase *call) noexcept {
 }
 
 bool RunnerCore::dispatch(CallBase *call) {
+    m_exitWatch.arm(); // before any lock of ours: see ProcessExitWatch
     try {
         return enqueue(call);
     } catch (...) {

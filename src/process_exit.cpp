@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "process_exit_p.h"
 
-#include <atomic>
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
+#include <vector>
 
 #if defined(__GLIBC__)
 #include <dlfcn.h>
@@ -16,28 +17,19 @@ namespace palitra::detail {
 namespace {
 
 std::atomic<bool> processExiting{false};
-std::once_flag firstHook;
 
 void onProcessExit() {
     markProcessExiting();
 }
 
-// Set on the thread whose exit() is to be noticed first; its destructor is the first thing
-// exit() runs there (unless the thread ends on its own, which says so before).
-struct ExitWatch {
-    bool threadEnds = false;
-    ~ExitWatch() {
-        if (!threadEnds)
-            markProcessExiting();
-    }
+// main()'s thread only: its destructor is the first thing exit() runs there. (A main() that ends
+// with pthread_exit() runs it too, and the process then counts as exiting.)
+struct MainThreadExitWatch {
+    ~MainThreadExitWatch() { markProcessExiting(); }
 };
-thread_local ExitWatch *exitWatch = nullptr;
 
-void watchThisThread() noexcept {
-    // A function-local thread_local: constructed (and its destructor registered) on first use.
-    thread_local ExitWatch watch;
-    exitWatch = &watch;
-}
+// Set once a thread has been looked at, so that the look (a system call) is made once per thread.
+thread_local bool threadLookedAt = false;
 
 bool isMainThread() noexcept {
 #if defined(__GLIBC__)
@@ -47,8 +39,8 @@ bool isMainThread() noexcept {
 #endif
 }
 
-} // namespace
-
+// Whether \a address lies in a loaded module's image (its data and bss included): an object there
+// has static storage duration, and exit() (or dlclose()) destroys it.
 bool isInStaticStorage(const void *address) noexcept {
 #if defined(__GLIBC__)
     Dl_info info{};
@@ -59,6 +51,40 @@ bool isInStaticStorage(const void *address) noexcept {
 #endif
 }
 
+// The hook once for the process, then once more for each address of a static runner: a runner
+// made again at the same address (a static std::optional emplaced anew) was destroyed by its
+// owner, whose own destructor is still registered before that hook. Bounded by the number of
+// such addresses, so a program that makes runners over and over does not grow the atexit list.
+std::mutex hooksMutex;
+bool firstHookRegistered = false;
+std::vector<const void *> *staticRunnersHooked = nullptr; // never freed: used during exit
+
+void registerHookFor(const void *runnerObject) noexcept {
+    // Before the lock: dladdr() takes the dynamic loader's, which dlopen() holds while it runs a
+    // library's constructors, and such a constructor may make this runner's first call.
+    const bool isStatic = isInStaticStorage(runnerObject);
+    const std::lock_guard lock(hooksMutex);
+    if (!firstHookRegistered) {
+        firstHookRegistered = std::atexit(onProcessExit) == 0;
+        return;
+    }
+    if (!isStatic)
+        return;
+    try {
+        if (!staticRunnersHooked)
+            staticRunnersHooked = new std::vector<const void *>;
+        if (std::find(staticRunnersHooked->begin(), staticRunnersHooked->end(), runnerObject) !=
+            staticRunnersHooked->end())
+            return;
+        staticRunnersHooked->push_back(runnerObject);
+    } catch (...) {
+        // Out of memory: register the hook anyway, once more than needed rather than too few.
+    }
+    std::atexit(onProcessExit);
+}
+
+} // namespace
+
 void markProcessExiting() noexcept {
     processExiting.store(true, std::memory_order_release);
 }
@@ -67,28 +93,21 @@ bool isProcessExiting() noexcept {
     return processExiting.load(std::memory_order_acquire);
 }
 
-void watchProcessExitFromMainThread() noexcept {
-    if (!exitWatch && isMainThread())
-        watchThisThread();
+void ProcessExitWatch::armSlow() noexcept {
+    // Threads racing through a runner's first calls may both get here: the address is hooked once.
+    registerHookFor(m_runnerObject);
+    m_armed.store(true, std::memory_order_release);
 }
 
-void watchProcessExitForRunner(bool runnerIsStatic) noexcept {
-    bool registered = false;
-    std::call_once(firstHook, [&] { registered = std::atexit(onProcessExit) == 0; });
-    // One more registration per static runner, never per heap or stack one: a process that makes
-    // runners over and over must not grow the atexit list.
-    if (!registered && runnerIsStatic)
-        std::atexit(onProcessExit);
-    watchProcessExitFromMainThread();
-}
-
-void watchProcessExitOnLoopThread() noexcept {
-    watchThisThread();
-}
-
-void loopThreadEnds() noexcept {
-    if (exitWatch)
-        exitWatch->threadEnds = true;
+void ProcessExitWatch::armForThisThread() noexcept {
+    if (threadLookedAt) [[likely]]
+        return;
+    threadLookedAt = true;
+    if (isMainThread()) {
+        // A function-local thread_local: made, and its destructor registered, on first use.
+        thread_local MainThreadExitWatch watch;
+        (void)watch;
+    }
 }
 
 } // namespace palitra::detail

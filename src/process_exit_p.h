@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <atomic>
+
 namespace palitra::detail {
 
 /*!
@@ -8,32 +10,44 @@ namespace palitra::detail {
  * of releasing them, so that no thread but the exiting one wakes, throws or runs user code.
  *
  * exit() runs the exiting thread's thread_local destructors first, then the atexit handlers and
- * static destructors, newest first. A runner can be destroyed by any of those, so the process is
- * known to be exiting as early as palitra can tell:
- *   - the first destructor of exit() on the main thread (return from main() included), and on a
- *     loop thread, is a thread_local of palitra's: it notices exit() before anything else runs;
- *   - for exit() on another thread, an atexit hook, registered when the first runner starts and
- *     again when a runner that lives in static storage starts: then it runs before the
- *     destructor of that runner (registered when its construction ended, so before its start).
+ * static destructors, newest first. A runner can be destroyed by any of those, so palitra learns
+ * of the exit as early as it can:
+ *   - on main()'s thread (return from main() included) from a thread_local of its own, armed on
+ *     that thread's first call: its destructor is the first thing exit() runs there, before any
+ *     runner's destructor but a thread_local one made later;
+ *   - for exit() on any thread, from an atexit hook, registered before the first call of the
+ *     process and again before the first call of each runner in static storage (a global, a
+ *     function-local static, a member of one): that runner's destructor was registered when its
+ *     construction ended, before its first call, so the hook runs first.
+ * Both are armed on a call's way in, before palitra takes any lock of its own: registering
+ * either takes the dynamic loader's lock, which dlopen() holds while it runs constructors.
  */
 //! Marks the process as exiting (the hooks above, and the global runner's own).
 void markProcessExiting() noexcept;
 //! Whether markProcessExiting() has been called.
 bool isProcessExiting() noexcept;
 
-//! Called when a runner is made: on the main thread, arms its thread_local.
-void watchProcessExitFromMainThread() noexcept;
-//! Whether \a address lies in a loaded module's image (its data and bss included): an object
-//! there has static storage duration, and exit() (or dlclose()) destroys it.
-bool isInStaticStorage(const void *address) noexcept;
-//! Called when a runner starts its loop thread (\a runnerIsStatic: the EventLoopThreadRunner
-//! object is in static storage): arms the hooks above.
-void watchProcessExitForRunner(bool runnerIsStatic) noexcept;
+//! The part of the watch that belongs to one runner: arm() on each of its calls' way in.
+class ProcessExitWatch {
+public:
+    //! \a runnerObject: the EventLoopThreadRunner (its address only: whether it lives in static
+    //! storage).
+    explicit ProcessExitWatch(const void *runnerObject) noexcept : m_runnerObject(runnerObject) {}
 
-//! Called on a loop thread as it starts: its exit() is noticed first, until loopThreadEnds().
-void watchProcessExitOnLoopThread() noexcept;
-//! Called on a loop thread whose loop has ended: its thread_local destructors now run because
-//! the thread ends, not because of exit().
-void loopThreadEnds() noexcept;
+    //! Arms the hooks for this runner and for the calling thread, once each; no palitra lock
+    //! may be held. One load on the way of every later call.
+    void arm() noexcept {
+        if (!m_armed.load(std::memory_order_acquire)) [[unlikely]]
+            armSlow();
+        armForThisThread();
+    }
+
+private:
+    void armSlow() noexcept;
+    static void armForThisThread() noexcept;
+
+    const void *const m_runnerObject; // never dereferenced
+    std::atomic<bool> m_armed{false};
+};
 
 } // namespace palitra::detail

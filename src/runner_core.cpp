@@ -95,15 +95,13 @@ bool LoopContext::event(QEvent *event) {
 }
 
 RunnerCore::RunnerCore(RunnerOptions options, const void *owner)
-    : m_options(withUsableGrace(std::move(options))), m_ownerIsStatic(isInStaticStorage(owner)),
+    : m_options(withUsableGrace(std::move(options))), m_exitWatch(owner),
       m_spin(m_options.spinBeforeBlocking),
       m_idleSpin(SpinPolicy::forIdleLoop(m_options.spinBeforeBlocking)),
       m_steps(m_options.stallWarning, m_options.threadName),
       m_watchdog(m_steps.isWarning() ? std::make_unique<StallWatchdog>(m_steps, m_steps.threshold(),
                                                                        m_options.threadName)
-                                     : nullptr) {
-    watchProcessExitFromMainThread();
-}
+                                     : nullptr) {}
 
 RunnerCore::~RunnerCore() {
     // Only reached with a running thread in a forked child, where the thread does not exist:
@@ -164,7 +162,6 @@ void RunnerCore::post(QEvent *event) {
 
 void RunnerCore::startLocked() {
     std::call_once(forkHookRegistered, [] { pthread_atfork(nullptr, nullptr, onForkChild); });
-    watchProcessExitForRunner(m_ownerIsStatic);
     auto thread = std::make_unique<LoopThread>([this](LoopThread &t) { loopBody(t); },
                                                m_loopWakeWord, m_steps, m_idleSpin);
     thread->setObjectName(m_options.threadName);
@@ -205,7 +202,6 @@ void RunnerCore::loopBody(LoopThread &thread) {
         // deletes the objects users parented to context().
         LoopContext context(this);
         tlsLoopCore = this;
-        watchProcessExitOnLoopThread();
         m_context = &context;
         m_ready.count_down();
 
@@ -249,7 +245,6 @@ void RunnerCore::loopBody(LoopThread &thread) {
                   "purpose, since QCoro cannot destroy a suspended coroutine safely)",
                   abandoned, qUtf8Printable(m_options.threadName));
     }
-    loopThreadEnds(); // from here on, the thread's thread_local destructors are not exit()'s
 }
 
 void RunnerCore::coroutineEnded() noexcept {

@@ -194,7 +194,7 @@ private:
     static void keepAbandoned(CallBase *flight) noexcept;
 
     const RunnerOptions m_options;
-    const bool m_ownerIsStatic; // its destructor may be one of exit()'s
+    ProcessExitWatch m_exitWatch;
     SpinPolicy m_spin;
     SpinPolicy m_idleSpin; // the loop thread's own: its spins catch calls, not outcomes
 

@@ -14,7 +14,8 @@
 //           inflight   another thread is blocked in a call (its coroutine stops when asked)
 //           suspended  a coroutine that ignores stop requests is suspended forever
 //           many       four explicit runners (two locals of main(), two function-local
-//                      statics, 500 ms grace each) and the global one, mixing all of the above
+//                      statics, 500 ms grace each) and the global one, mixing all of the above;
+//                      ending from main(), also one on the heap owned by a static
 //
 //   exit_matrix_child <app> <end> <state> <exit code>
 //
@@ -60,6 +61,15 @@ palitra::EventLoopThreadRunner &staticRunner(int which) {
     }
     static palitra::EventLoopThreadRunner d(shortGrace("static-runner-d"));
     return d;
+}
+
+// A runner on the heap, owned by a function-local static made after the first use of the global
+// runner: exit() destroys it before palitra's atexit hooks, so only the main thread's own watch
+// tells palitra that the process exits (exit() on main()'s thread, return from main()).
+palitra::EventLoopThreadRunner &ownedRunner() {
+    static const auto owned =
+        std::make_unique<palitra::EventLoopThreadRunner>(shortGrace("owned-runner-e"));
+    return *owned;
 }
 
 // A runner to call: an explicit one, or the global one when null.
@@ -232,6 +242,8 @@ int main(int argc, char **argv) {
         startBlockedCaller(Target{&*localB}, end == "return");
         leaveSuspended(Target{&staticRunner(0)});
         startBlockedCaller(Target{&staticRunner(1)});
+        if (end == "return" || end == "exit")
+            startBlockedCaller(Target{&ownedRunner()});
         leaveSuspended(Target{&staticRunner(1)});
         leaveSuspended(global);
         startBlockedCaller(global);
