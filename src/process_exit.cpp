@@ -57,7 +57,7 @@ bool isInStaticStorage(const void *address) noexcept {
 // such addresses, so a program that makes runners over and over does not grow the atexit list.
 std::mutex hooksMutex;
 bool firstHookRegistered = false;
-std::vector<const void *> *staticRunnersHooked = nullptr; // never freed: used during exit
+std::vector<const void *> *staticRunnersHooked = nullptr; // never freed: no destruction order
 
 void registerHookFor(const void *runnerObject) noexcept {
     // Before the lock: dladdr() takes the dynamic loader's, which dlopen() holds while it runs a
@@ -80,7 +80,9 @@ void registerHookFor(const void *runnerObject) noexcept {
     } catch (...) {
         // Out of memory: register the hook anyway, once more than needed rather than too few.
     }
-    std::atexit(onProcessExit);
+    if (std::atexit(onProcessExit) != 0 && staticRunnersHooked && !staticRunnersHooked->empty() &&
+        staticRunnersHooked->back() == runnerObject)
+        staticRunnersHooked->pop_back(); // not hooked after all: a runner made here again retries
 }
 
 } // namespace
