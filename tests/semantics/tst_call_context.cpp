@@ -332,12 +332,15 @@ void tst_CallContext::onCallerQueuedWhenCallerTimesOut() {
     // before the deadline; a loaded machine may delay either past it: then try a longer one.
     for (auto timeout = 100ms;; timeout *= 2) {
         QVERIFY2(timeout < 1min, "the caller never took its first onCaller() in time");
-        const auto deadline = Clock::now() + timeout;
         BusyCaller busy;
         const Ending caller = busy.gather(
             runner,
             [&] {
-                while (!busy.secondAsked || Clock::now() < deadline)
+                // Held until the caller's deadline has passed for sure: palitra took it when the
+                // gather began, before this runs, so now + timeout is later. (A bound taken
+                // before the gather could end first, and the caller would rightly run the second.)
+                const auto callerDeadlinePassed = Clock::now() + timeout;
+                while (!busy.secondAsked || Clock::now() < callerDeadlinePassed)
                     std::this_thread::yield();
             },
             timeout);
