@@ -27,6 +27,10 @@ public:
         m_call->retain();
         connect(&m_watcher, &QFutureWatcherBase::canceled, this,
                 [this] { m_call->cancelledByUser(); });
+        // However the call ended, and on whichever thread: Qt tells the watcher here, on the
+        // loop thread, so no other thread ever touches this object. Later, not now: this may
+        // run inside one of the watcher's own signals.
+        connect(&m_watcher, &QFutureWatcherBase::finished, this, &QObject::deleteLater);
         // Replays a cancel() made before this point, so none is missed.
         m_watcher.setFuture(QFuture<void>(&m_call->futureInterface()));
         // In the loop thread's timer heap, as palitra::sleepFor()'s deadlines: O(log n) to arm
@@ -35,10 +39,7 @@ public:
         if (deadline != noDeadline)
             m_deadlineWake.arm(&FutureWatch::onDeadline, this, deadline, std::stop_token{});
     }
-    ~FutureWatch() override {
-        m_call->m_watch = nullptr;
-        m_call->release();
-    }
+    ~FutureWatch() override { m_call->release(); }
 
 private:
     static void onDeadline(void *watch, bool /*byStop*/) noexcept {
@@ -70,7 +71,7 @@ bool FutureCallBase::beginWatched() noexcept {
         return false;
     }
     try {
-        m_watch = new FutureWatch(this, core()->loopContext(), m_deadline);
+        new FutureWatch(this, core()->loopContext(), m_deadline); // owned by the loop's context
     } catch (...) {
         if (completion().end(CallStatus::Closed)) {
             core()->stats().ended(CallStatus::Closed, false);
@@ -91,8 +92,15 @@ void FutureCallBase::settle(std::exception_ptr failure) noexcept {
             failure = std::current_exception(); // moving the value failed
         }
     }
+    // A cancel() that came after the coroutine ended but before its value reached the future
+    // made Qt drop the value: the future ends cancelled, and is counted so.
+    const bool valueDropped =
+        !failure && futureInterface().isCanceled() && futureInterface().resultCount() == 0;
     // Before the future finishes: whoever sees it finished sees it counted.
-    core()->stats().ended(CallStatus::Finished, failure != nullptr);
+    if (valueDropped)
+        core()->stats().ended(CallStatus::Cancelled, false);
+    else
+        core()->stats().ended(CallStatus::Finished, failure != nullptr);
     report(std::move(failure));
 }
 
@@ -100,16 +108,18 @@ void FutureCallBase::cancelledByUser() noexcept {
     if (!completion().end(CallStatus::Cancelled))
         return;
     core()->stats().ended(CallStatus::Cancelled, false);
-    report(nullptr); // the future is cancelled already; this finishes it
+    // Before the future finishes, as close() and run()'s timeout do: whoever sees it finished
+    // (a continuation, a waiter) sees the stop requested. The watch's reference keeps us alive.
     requestStop();
+    report(nullptr); // the future is cancelled already; this finishes it
 }
 
 void FutureCallBase::deadlinePassed(const char *message) noexcept {
     if (!completion().end(CallStatus::TimedOut))
         return;
     core()->stats().ended(CallStatus::TimedOut, false);
+    requestStop(); // first, as in cancelledByUser()
     report(std::make_exception_ptr(TimeoutError(message)));
-    requestStop();
 }
 
 void FutureCallBase::closed() noexcept {
@@ -130,7 +140,6 @@ void FutureCallBase::failBeforeQueue(std::exception_ptr error) noexcept {
 
 void FutureCallBase::report(std::exception_ptr error) noexcept {
     finishFuture(std::move(error));
-    unwatch();
     core()->leave(this);
     release();
 }
@@ -139,13 +148,6 @@ void FutureCallBase::finishFuture(std::exception_ptr error) noexcept {
     if (error)
         futureInterface().reportException(error);
     reportFinished();
-}
-
-void FutureCallBase::unwatch() noexcept {
-    // From the loop thread only: a coroutine that ended elsewhere leaves its watch to the
-    // loop's end. Later, not now: this may run inside one of the watch's own signals.
-    if (m_watch && RunnerCore::current() == core())
-        m_watch->deleteLater();
 }
 
 } // namespace palitra::detail

@@ -102,6 +102,8 @@ private Q_SLOTS:
     // cancel(), timeout, close()
     void cancelRequestsStopAndFinishes();
     void cancelBeforeStartNeverInvokes();
+    void stopIsRequestedBeforeTheFutureFinishes_data();
+    void stopIsRequestedBeforeTheFutureFinishes();
     void timeoutFinishesWithTimeoutError();
     void timeoutAlreadyPassedNeverInvokes_data();
     void timeoutAlreadyPassedNeverInvokes();
@@ -356,6 +358,43 @@ void tst_Submit::cancelBeforeStartNeverInvokes() {
     QVERIFY(!invoked);
 }
 
+void tst_Submit::stopIsRequestedBeforeTheFutureFinishes_data() {
+    QTest::addColumn<bool>("byTimeout");
+    QTest::newRow("cancel()") << false;
+    QTest::newRow("timeout") << true;
+}
+
+void tst_Submit::stopIsRequestedBeforeTheFutureFinishes() {
+    QFETCH(bool, byTimeout);
+    EventLoopThreadRunner runner;
+    std::stop_token token;
+    std::latch started(1);
+    const auto sleeper = [&]() -> QCoro::Task<int> {
+        token = palitra::currentStopToken();
+        started.count_down();
+        co_await palitra::sleepFor(1h, token);
+        co_return 1;
+    };
+    QFuture<int> future = byTimeout ? runner.submit(sleeper, 200ms) : runner.submit(sleeper);
+    started.wait();
+    // A handler attached without a context runs where the future finishes, at that moment:
+    // what it sees is what anyone who sees the future finished sees.
+    std::atomic<int> stopSeen{-1};
+    const auto record = [&] { stopSeen = token.stop_requested() ? 1 : 0; };
+    QFuture<int> handled = byTimeout ? future.onFailed([&](const palitra::TimeoutError &) {
+        record();
+        return 0;
+    })
+                                     : future.onCanceled([&] {
+                                           record();
+                                           return 0;
+                                       });
+    if (!byTimeout)
+        future.cancel();
+    QTRY_VERIFY(handled.isFinished());
+    QCOMPARE(stopSeen.load(), 1);
+}
+
 void tst_Submit::timeoutFinishesWithTimeoutError() {
     EventLoopThreadRunner runner;
     palitra::test::startLoop(runner);
@@ -494,6 +533,7 @@ void tst_Submit::lateResultIsDropped() {
 
 void tst_Submit::cancelRacingCompletion() {
     EventLoopThreadRunner runner;
+    int cancelled = 0;
     std::vector<QFuture<int>> futures;
     for (int i = 0; i < 300; ++i) {
         futures.push_back(runner.submit([i]() -> QCoro::Task<int> { co_return i; }));
@@ -511,7 +551,14 @@ void tst_Submit::cancelRacingCompletion() {
         }
         if (ending == Ending::Value || ending == Ending::CancelledAfterValue)
             QCOMPARE(futures[i].resultAt(0), i);
+        else
+            ++cancelled;
     }
+    // Each end counted once, in the bucket that matches what the future shows: a value Qt
+    // dropped for a late cancel() is a cancelled call.
+    const palitra::RunnerStats stats = runner.stats();
+    QCOMPARE(stats.cancelled, cancelled);
+    QCOMPARE(stats.completed, std::int64_t(futures.size()) - cancelled);
 }
 
 void tst_Submit::timeoutRacingCompletion() {

@@ -61,15 +61,14 @@ private:
     void cancelledByUser() noexcept;
     //! The watch's timer fired: the call ends with TimeoutError and is asked to stop.
     void deadlinePassed(const char *message) noexcept;
-    //! After winning the Completion: finish the future (with \a error, if any), stop watching,
-    //! leave the runner's waiting list and drop the waiter's reference.
+    //! After winning the Completion: finish the future (with \a error, if any), leave the
+    //! runner's waiting list and drop the waiter's reference. The watch sees the future finish
+    //! and deletes itself on the loop thread.
     void report(std::exception_ptr error) noexcept;
     //! Finishes the future, with \a error if it is not null.
     void finishFuture(std::exception_ptr error) noexcept;
-    void unwatch() noexcept;
 
     const Deadline m_deadline;
-    FutureWatch *m_watch = nullptr; // loop thread only
 };
 
 //! One submit(fn).
