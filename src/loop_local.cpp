@@ -46,11 +46,12 @@ LoopLocalRegistry &registryHere() {
                     "by run(), gather() or submit(), or in code running on the loop thread (a "
                     "functor posted to runner.context()).");
     }
-    if (core->loopLocals().isClosed()) {
-        throw Error("palitra: LoopLocal::get() was called while its runner's loop was ending; "
-                    "its values have been destroyed.");
-    }
     return core->loopLocals();
+}
+
+[[noreturn]] void throwLoopEnding() {
+    throw Error("palitra: LoopLocal::get() was called while its runner's loop was ending, for a "
+                "value that was never made or is destroyed already; none is made any more.");
 }
 
 } // namespace
@@ -60,12 +61,21 @@ std::size_t newLoopLocalKey() noexcept {
 }
 
 void *findLoopLocal(std::size_t key) {
-    return registryHere().find(key);
+    const LoopLocalRegistry &registry = registryHere();
+    void *value = registry.find(key);
+    // While the values are destroyed, the newest first, a destructor may still use an older
+    // value (a pool using a logger); only making a new one is refused.
+    if (!value && registry.isClosed())
+        throwLoopEnding();
+    return value;
 }
 
 void storeLoopLocal(std::size_t key, void *value, void (*destroy)(void *) noexcept) {
     try {
-        registryHere().insert(key, value, destroy);
+        LoopLocalRegistry &registry = registryHere();
+        if (registry.isClosed())
+            throwLoopEnding();
+        registry.insert(key, value, destroy);
     } catch (...) {
         destroy(value);
         throw;

@@ -70,7 +70,10 @@ public:
      * Call it from a coroutine started by run(), gather() or submit(), or from any code running
      * on a runner's loop thread (a slot of an object living there, a functor posted to
      * context()).
-     * \throws palitra::Error on any other thread, or while the runner's loop is ending.
+     * While the loop ends, the destructor of a value may still use the values made before it
+     * (they are destroyed later); asking then for one that is gone or was never made throws.
+     * \throws palitra::Error on any other thread, or for a value that is gone or not made yet
+     * while the runner's loop is ending.
      * \throws whatever the factory throws.
      */
     T &get() {

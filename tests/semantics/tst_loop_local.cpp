@@ -112,6 +112,7 @@ private Q_SLOTS:
     void oneValuePerRunner();
     void destroyedOnItsLoopThreadWhenTheRunnerCloses();
     void destroyedBeforeAbandonedFramesAreReported();
+    void aDestructorMayUseOlderValuesOnly();
     void offTheLoopThreadThrowsError();
     void factoryForNonDefaultTypes();
     void factoryReturningNullThrows();
@@ -175,6 +176,52 @@ void tst_LoopLocal::destroyedOnItsLoopThreadWhenTheRunnerCloses() {
         QCOMPARE(Tracked::live.load(), 0); // by the time close() returns
     }
     QCOMPARE(Tracked::destroyedOn.load(), loop);
+}
+
+void tst_LoopLocal::aDestructorMayUseOlderValuesOnly() {
+    LoopLocal<Tracked> older([] { return std::make_unique<Tracked>(5); });
+    LoopLocal<Tracked> neverMade;
+    //! Reads, from its destructor, a value made before it and one never made.
+    struct UsesOthers {
+        UsesOthers(LoopLocal<Tracked> &older, LoopLocal<Tracked> &neverMade,
+                   std::atomic<int> &olderSeen, std::atomic<bool> &neverMadeRefused)
+            : older(older), neverMade(neverMade), olderSeen(olderSeen),
+              neverMadeRefused(neverMadeRefused) {}
+        UsesOthers(const UsesOthers &) = delete;
+        LoopLocal<Tracked> &older;
+        LoopLocal<Tracked> &neverMade;
+        std::atomic<int> &olderSeen;
+        std::atomic<bool> &neverMadeRefused;
+        ~UsesOthers() {
+            try {
+                olderSeen = older->value;
+            } catch (const palitra::Error &) {
+                olderSeen = -1;
+            }
+            try {
+                neverMade.get();
+            } catch (const palitra::Error &error) {
+                neverMadeRefused = std::string(error.what()).find("ending") != std::string::npos;
+            }
+        }
+    };
+    std::atomic<int> olderSeen{0};
+    std::atomic<bool> neverMadeRefused{false};
+    LoopLocal<UsesOthers> user([&] {
+        return std::make_unique<UsesOthers>(older, neverMade, olderSeen, neverMadeRefused);
+    });
+    {
+        EventLoopThreadRunner runner;
+        runner.run([&]() -> QCoro::Task<> {
+            older.get();
+            user.get(); // newer: destroyed first
+            co_return;
+        });
+    }
+    QCOMPARE(olderSeen.load(), 5);
+    QVERIFY(neverMadeRefused);
+    QCOMPARE(Tracked::made.load(), 1); // nothing was made while the loop ended
+    QCOMPARE(Tracked::live.load(), 0);
 }
 
 void tst_LoopLocal::destroyedBeforeAbandonedFramesAreReported() {
