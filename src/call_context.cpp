@@ -14,6 +14,9 @@
 #include <QByteArray>
 #include <QThread>
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cxxabi.h>
 #include <memory>
@@ -36,9 +39,16 @@ std::string typeName(const std::type_info &type) {
     return status == 0 && demangled ? std::string(demangled.get()) : std::string(type.name());
 }
 
+// The Qt name of this thread, or its OS name when it has none (the main thread, a plain
+// QThread), and its tid: what a reader can find it by in a debugger or in top -H.
 QByteArray currentThreadName() {
-    const QString name = QThread::currentThread()->objectName();
-    return name.isEmpty() ? QByteArray("(unnamed)") : name.toUtf8();
+    QByteArray name = QThread::currentThread()->objectName().toUtf8();
+    if (name.isEmpty()) {
+        char osName[32] = {};
+        if (pthread_getname_np(pthread_self(), osName, sizeof osName) == 0)
+            name = osName;
+    }
+    return '"' + name + "\" (tid " + QByteArray::number(qint64(gettid())) + ')';
 }
 
 // Each mistake is reported once per place in the code that makes it: a loop that asks a
@@ -54,14 +64,15 @@ bool isFirstReport(const void *key) {
 // answer is "no call", which is never what the code wanted.
 void reportAskedTooLate(const char *function, const void *site) noexcept {
     try {
-        if (!detail::RunnerCore::current() || !isFirstReport(site))
+        const detail::RunnerCore *core = detail::RunnerCore::current();
+        if (!core || !isFirstReport(site))
             return;
         qCWarning(detail::lcPalitra,
                   "%s was called on the loop thread of runner \"%s\" after the callable's first "
                   "suspension (or outside any callable), where it belongs to no call: read it at "
                   "the top of the callable, before the first co_await, and pass it down to "
                   "helpers (see palitra::CallContext).",
-                  function, currentThreadName().constData());
+                  function, qUtf8Printable(core->name()));
     } catch (...) { // a diagnostic must never fail the caller
     }
 }
@@ -169,7 +180,7 @@ void checkEndedOnLoopThread(const CallBase &owner, const std::type_info &callabl
             return;
         qCWarning(lcPalitra,
                   "a coroutine that palitra started on a runner's loop thread (callable %s) "
-                  "ended on thread \"%s\" instead: an awaitable resumed it there (QCoro 0.8's "
+                  "ended on thread %s instead: an awaitable resumed it there (QCoro 0.8's "
                   "qCoro(object, &Class::signal) resumes in the object's thread). The call "
                   "completes, but the coroutine's code ran on the wrong thread; await signals "
                   "with palitra::awaitSignal(), which resumes on the awaiting thread.",

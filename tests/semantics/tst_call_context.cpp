@@ -149,6 +149,7 @@ private Q_SLOTS:
 
     // Resumed off the loop thread
     void resumedOffLoopWarnsOncePerType();
+    void resumedOffLoopNamesAnUnnamedThreadByItsTid();
 };
 
 // ---- the handle and its token ----
@@ -598,21 +599,40 @@ void tst_CallContext::cycleThroughOnCallerHopThrowsDeadlock() {
 
 // ---- resumed off the loop thread ----
 
+namespace {
+
+//! A Gate living on a thread of its own, with an event loop: what QCoro's qCoro() resumes on.
+class GateOnItsOwnThread {
+public:
+    explicit GateOnItsOwnThread(const QString &threadName) {
+        m_thread.setObjectName(threadName);
+        m_thread.start();
+        m_gate->moveToThread(&m_thread);
+    }
+    ~GateOnItsOwnThread() {
+        QMetaObject::invokeMethod(
+            m_gate, [gate = m_gate] { delete gate; }, Qt::BlockingQueuedConnection);
+        m_thread.quit();
+        m_thread.wait();
+    }
+    Gate *gate() const { return m_gate; }
+    //! Opens the gate from its own thread once a coroutine awaits it.
+    void openWhenAwaited() {
+        QTRY_VERIFY(m_gate->hasListener());
+        QMetaObject::invokeMethod(
+            m_gate, [gate = m_gate] { gate->open(); }, Qt::QueuedConnection);
+    }
+
+private:
+    QThread m_thread;
+    Gate *m_gate = new Gate;
+};
+
+} // namespace
+
 void tst_CallContext::resumedOffLoopWarnsOncePerType() {
     MessageLog messages(MessageLog::Palitra::Quiet);
-    QThread gateThread;
-    gateThread.setObjectName(QStringLiteral("gate-thread"));
-    gateThread.start();
-    const auto stopThread = qScopeGuard([&] {
-        gateThread.quit();
-        gateThread.wait();
-    });
-    auto *gate = new Gate;
-    gate->moveToThread(&gateThread);
-    const auto deleteGate = qScopeGuard([&] {
-        QMetaObject::invokeMethod(
-            gate, [gate] { delete gate; }, Qt::BlockingQueuedConnection);
-    });
+    GateOnItsOwnThread gateThread(QStringLiteral("gate-thread"));
 
     EventLoopThreadRunner runner;
     const auto objectsOnLoop = [&runner] {
@@ -622,10 +642,8 @@ void tst_CallContext::resumedOffLoopWarnsOncePerType() {
     };
     const qsizetype objectsBefore = objectsOnLoop();
     for (int round = 0; round < 2; ++round) {
-        QFuture<int> future = runner.submit(ResumesOffLoop{gate});
-        QTRY_VERIFY(gate->hasListener());
-        QMetaObject::invokeMethod(
-            gate, [gate] { gate->open(); }, Qt::QueuedConnection);
+        QFuture<int> future = runner.submit(ResumesOffLoop{gateThread.gate()});
+        gateThread.openWhenAwaited();
         QTRY_VERIFY(future.isFinished());
         QCOMPARE(future.result(), 7); // the call still completes correctly
     }
@@ -635,6 +653,22 @@ void tst_CallContext::resumedOffLoopWarnsOncePerType() {
     // What watched each future on the loop thread is gone, though the futures finished on
     // another thread: nothing piles up until the runner closes.
     QTRY_COMPARE(objectsOnLoop(), objectsBefore);
+}
+
+void tst_CallContext::resumedOffLoopNamesAnUnnamedThreadByItsTid() {
+    MessageLog messages(MessageLog::Palitra::Quiet);
+    GateOnItsOwnThread gateThread{QString()};
+    EventLoopThreadRunner runner;
+    Gate *gate = gateThread.gate();
+    QFuture<int> future = runner.submit([gate]() -> QCoro::Task<int> {
+        co_await qCoro(gate, &Gate::opened);
+        co_return 8;
+    });
+    gateThread.openWhenAwaited();
+    QTRY_VERIFY(future.isFinished());
+    QCOMPARE(future.result(), 8);
+    // Qt's QThread gives its OS thread the class name; the tid tells it from any other.
+    QCOMPARE(messages.countContaining(QStringLiteral("ended on thread \"QThread\" (tid ")), 1);
 }
 
 QTEST_GUILESS_MAIN(tst_CallContext)
