@@ -65,7 +65,7 @@ void EventLoopThreadRunner::execute(detail::CallBase &call, detail::Deadline dea
     std::optional<detail::BlockedLoopScope> blockedLoop;
     if (detail::RunnerCore *const waiter = detail::RunnerCore::current()) {
         try {
-            blockedLoop.emplace(*waiter, core);
+            blockedLoop.emplace(*waiter, core, call);
         } catch (...) {
             call.discard();
             call.release(); // the loop's reference: the loop will never see this call

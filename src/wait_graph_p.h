@@ -3,10 +3,12 @@
 
 namespace palitra::detail {
 
+class CallBase;
 class RunnerCore;
 
 /*!
- * While it lives: the loop thread of \a waiter blocks in a run()/gather() on \a target.
+ * While it lives: the loop thread of \a waiter blocks in a run()/gather() on \a target, in
+ * \a call.
  *
  * Loop threads blocked in each other's calls form a graph; a call that would close a cycle
  * (A's loop waits for B's while B's waits, directly or through other runners, for A's) can
@@ -19,14 +21,13 @@ class BlockedLoopScope {
 public:
     //! \throws DeadlockError if \a target's loop thread is blocked, directly or transitively, in
     //! a call on \a waiter.
-    BlockedLoopScope(RunnerCore &waiter, RunnerCore &target);
+    BlockedLoopScope(RunnerCore &waiter, RunnerCore &target, const CallBase &call);
     ~BlockedLoopScope();
     BlockedLoopScope(const BlockedLoopScope &) = delete;
     BlockedLoopScope &operator=(const BlockedLoopScope &) = delete;
 
 private:
     RunnerCore *const m_waiter;
-    RunnerCore *m_previous; // a nested wait (inside work routed to this loop thread) restores it
 };
 
 } // namespace palitra::detail

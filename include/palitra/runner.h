@@ -171,7 +171,10 @@ public:
      * \return the coroutine's value (moved, never copied); nothing for `Task<void>`.
      * \throws whatever the coroutine throws, with its own dynamic type.
      * \throws RunnerClosedError if the runner is closed, or closes while waiting.
-     * \throws DeadlockError if called on this runner's own loop thread (fn is not invoked).
+     * \throws DeadlockError if called on this runner's own loop thread, or on another runner's
+     * loop thread while this runner's loop thread is (through any chain of blocked loop threads
+     * and onCaller() hops) blocked in a call on that runner: waiting would never end. \a fn is
+     * not invoked.
      * \throws std::invalid_argument for a null function pointer or empty std::function.
      */
     template<typename Fn>
@@ -189,6 +192,10 @@ public:
      */
     template<typename Fn, typename Rep, typename Period>
     auto run(Fn &&fn, std::chrono::duration<Rep, Period> timeout);
+
+    //! Does not compile, with a sentence that says so: the timeout goes last, run(fn, timeout).
+    template<typename Rep, typename Period, typename Fn>
+    auto run(std::chrono::duration<Rep, Period> timeout, Fn &&fn);
 
     /*!
      * \brief Runs all callables concurrently on the loop and returns their values in order.
@@ -247,6 +254,11 @@ public:
      */
     template<typename Fn, typename Rep, typename Period>
     auto submit(Fn &&fn, std::chrono::duration<Rep, Period> timeout);
+
+    //! Does not compile, with a sentence that says so: the timeout goes last,
+    //! submit(fn, timeout).
+    template<typename Rep, typename Period, typename Fn>
+    auto submit(std::chrono::duration<Rep, Period> timeout, Fn &&fn);
 
     /*!
      * \brief Closes the runner. Idempotent and thread-safe, also from the loop thread itself.

@@ -31,6 +31,7 @@ using palitra::EventLoopThreadRunner;
 using palitra::test::Clock;
 using palitra::test::Gate;
 using palitra::test::JoiningThread;
+using palitra::test::LoopBlocker;
 using palitra::test::MessageLog;
 using palitra::test::Watchdog;
 
@@ -146,6 +147,8 @@ private Q_SLOTS:
     void cycleFormedByTwoThreadsAtOnce();
     void nestingWithoutCycleWorks();
     void cycleThroughOnCallerHopThrowsDeadlock();
+    void nestedWaitKeepsTheOuterWaitInTheCycleCheck();
+    void waitOfAnEndedCallIsNoCycle();
 
     // Resumed off the loop thread
     void resumedOffLoopWarnsOncePerType();
@@ -595,6 +598,74 @@ void tst_CallContext::cycleThroughOnCallerHopThrowsDeadlock() {
     }));
     QCOMPARE(hopRanOn.load(), a.thread());
     QVERIFY(!innermostRan);
+}
+
+void tst_CallContext::nestedWaitKeepsTheOuterWaitInTheCycleCheck() {
+    // A's loop blocks in B's gather; one coroutine of it hops onto A's loop thread, whose hop
+    // blocks in a call on C. A's loop now waits on B *and* on C: when the gather's other
+    // coroutine, on B's loop, calls into A, that closes a cycle through the outer wait.
+    Watchdog watchdog(60s, "nestedWaitKeepsTheOuterWaitInTheCycleCheck");
+    EventLoopThreadRunner a(palitra::RunnerOptions{.threadName = QStringLiteral("A")});
+    EventLoopThreadRunner b(palitra::RunnerOptions{.threadName = QStringLiteral("B")});
+    EventLoopThreadRunner c(palitra::RunnerOptions{.threadName = QStringLiteral("C")});
+    Gate *onB = b.run([&]() -> QCoro::Task<Gate *> { co_return new Gate(b.context()); });
+    Gate *onC = c.run([&]() -> QCoro::Task<Gate *> { co_return new Gate(c.context()); });
+    std::atomic<bool> refused{false};
+    std::atomic<bool> timedOut{false};
+    a.run([&]() -> QCoro::Task<> {
+        b.gather(
+            [&]() -> QCoro::Task<> {
+                co_await palitra::currentCall().onCaller([&] {
+                    c.run([&]() -> QCoro::Task<> {
+                        // A's loop thread is blocked in this call: tell B's other coroutine.
+                        QMetaObject::invokeMethod(onB, [onB] { onB->open(); });
+                        co_await palitra::awaitSignal(onC, &Gate::opened, std::stop_token{});
+                    });
+                });
+            },
+            [&]() -> QCoro::Task<> {
+                co_await palitra::awaitSignal(onB, &Gate::opened, std::stop_token{});
+                try {
+                    // Bounded, so that a missed cycle fails the test instead of hanging it.
+                    a.run([]() -> QCoro::Task<> { co_return; }, 5s);
+                } catch (const palitra::DeadlockError &) {
+                    refused = true;
+                } catch (const palitra::TimeoutError &) {
+                    timedOut = true;
+                }
+                QMetaObject::invokeMethod(onC, [onC] { onC->open(); });
+            });
+        co_return;
+    });
+    QVERIFY(!timedOut);
+    QVERIFY(refused);
+}
+
+void tst_CallContext::waitOfAnEndedCallIsNoCycle() {
+    // B's loop blocks in a call on A that A's loop has just finished; before B's loop thread
+    // has woken to leave the graph, A's loop runs a call that calls into B. B's loop is about
+    // to be free: that is no cycle, and the call works.
+    EventLoopThreadRunner a(palitra::RunnerOptions{.threadName = QStringLiteral("A")});
+    EventLoopThreadRunner b(palitra::RunnerOptions{.threadName = QStringLiteral("B")});
+    palitra::test::startLoop(b);
+    for (int round = 0; round < 20; ++round) {
+        QFuture<void> bIntoA;
+        QFuture<int> aIntoB;
+        {
+            LoopBlocker blocker(a);
+            // Both calls land in one drain of A's loop: B's first, then the one calling B.
+            bIntoA = b.submit([&a]() -> QCoro::Task<> {
+                a.run([]() -> QCoro::Task<> { co_return; });
+                co_return;
+            });
+            QTRY_COMPARE(a.stats().inFlight, 2);
+            aIntoB = a.submit([&b]() -> QCoro::Task<int> {
+                co_return b.run([]() -> QCoro::Task<int> { co_return 3; });
+            });
+        }
+        QCOMPARE(aIntoB.result(), 3); // rethrows a DeadlockError
+        bIntoA.waitForFinished();
+    }
 }
 
 // ---- resumed off the loop thread ----
