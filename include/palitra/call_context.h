@@ -95,7 +95,7 @@ public:
      * coroutine resumes there, from that thread's event loop.
      */
     template<typename Fn>
-    [[nodiscard]] detail::OnCallerAwaiter<std::decay_t<Fn>> onCaller(Fn &&fn) const;
+    [[nodiscard]] auto onCaller(Fn &&fn) const;
 
 private:
     friend CallContext currentCall() noexcept;

@@ -46,6 +46,14 @@ auto run(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
         return detail::globalRunner()->run(std::forward<Fn>(fn), timeout);
 }
 
+//! Does not compile, with a sentence that says so: the timeout goes last, run(fn, timeout).
+template<typename Rep, typename Period, typename Fn>
+auto run(std::chrono::duration<Rep, Period>, Fn &&) {
+    // Always taken: the check's sentence is the only error.
+    if constexpr (!detail::rejectTimeoutFirst<Fn>())
+        return detail::Rejected{};
+}
+
 //! EventLoopThreadRunner::gather() on the global runner: `gather(fa, fb)`, `gather(range)`,
 //! with an optional trailing timeout.
 template<typename... Args>
@@ -90,6 +98,15 @@ auto submit(Fn &&fn, std::chrono::duration<Rep, Period> timeout) {
         return detail::Rejected{};
     else
         return detail::globalRunner()->submit(std::forward<Fn>(fn), timeout);
+}
+
+//! Does not compile, with a sentence that says so: the timeout goes last,
+//! submit(fn, timeout).
+template<typename Rep, typename Period, typename Fn>
+auto submit(std::chrono::duration<Rep, Period>, Fn &&) {
+    // Always taken: the check's sentence is the only error.
+    if constexpr (!detail::rejectTimeoutFirst<Fn>())
+        return detail::Rejected{};
 }
 
 /*!

@@ -27,6 +27,14 @@ PALITRA_EXPORT std::exception_ptr onCallerWithoutCaller(const CallBase *call) no
 //! The call's Completion, or null when it has no thread blocked in it.
 PALITRA_EXPORT Completion *blockedCallerOf(CallBase *call) noexcept;
 
+//! What a rejected onCaller() returns: awaitable, and its result converts to anything, so that
+//! the static_assert sentence stays the only error.
+struct RejectedAwait {
+    bool await_ready() const noexcept { return true; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    Rejected await_resume() const noexcept { return {}; }
+};
+
 //! The awaitable of CallContext::onCaller(): routed work that resumes its coroutine through a
 //! LoopWake (a posted event on the awaiting thread), never inline on the caller's thread.
 template<typename Fn>
@@ -134,10 +142,16 @@ private:
 namespace palitra {
 
 template<typename Fn>
-detail::OnCallerAwaiter<std::decay_t<Fn>> CallContext::onCaller(Fn &&fn) const {
-    static_assert(std::is_invocable_v<std::decay_t<Fn> &>,
-                  "palitra::CallContext::onCaller(fn): fn must be callable with no arguments.");
-    return detail::OnCallerAwaiter<std::decay_t<Fn>>(*this, std::forward<Fn>(fn));
+auto CallContext::onCaller(Fn &&fn) const {
+    if constexpr (!std::is_invocable_v<std::decay_t<Fn> &>) {
+        static_assert(detail::alwaysFalse<Fn>,
+                      "palitra::CallContext::onCaller(fn): fn must be callable with no "
+                      "arguments; capture what it needs: call.onCaller([&model, page] { "
+                      "model.setPage(page); }).");
+        return detail::RejectedAwait{}; // so that the co_await adds no error of its own
+    } else {
+        return detail::OnCallerAwaiter<std::decay_t<Fn>>(*this, std::forward<Fn>(fn));
+    }
 }
 
 } // namespace palitra

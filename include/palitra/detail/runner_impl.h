@@ -23,6 +23,13 @@ auto EventLoopThreadRunner::run(Fn &&fn, std::chrono::duration<Rep, Period> time
         return runUntil(std::forward<Fn>(fn), detail::deadlineAfter(timeout));
 }
 
+template<typename Rep, typename Period, typename Fn>
+auto EventLoopThreadRunner::run(std::chrono::duration<Rep, Period>, Fn &&) {
+    // Always taken: the check's sentence is the only error.
+    if constexpr (!detail::rejectTimeoutFirst<Fn>())
+        return detail::Rejected{};
+}
+
 template<typename... Args>
 auto EventLoopThreadRunner::gather(Args &&...args) {
     if constexpr (!detail::checkGatherArguments<Args...>())
@@ -53,6 +60,13 @@ auto EventLoopThreadRunner::submit(Fn &&fn, std::chrono::duration<Rep, Period> t
         return detail::Rejected{};
     else
         return submitUntil(std::forward<Fn>(fn), detail::deadlineAfter(timeout));
+}
+
+template<typename Rep, typename Period, typename Fn>
+auto EventLoopThreadRunner::submit(std::chrono::duration<Rep, Period>, Fn &&) {
+    // Always taken: the check's sentence is the only error.
+    if constexpr (!detail::rejectTimeoutFirst<Fn>())
+        return detail::Rejected{};
 }
 
 template<typename Fn>

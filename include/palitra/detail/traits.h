@@ -78,6 +78,16 @@ struct Rejected {
     operator T() const;
 };
 
+//! For run(timeout, fn) and submit(timeout, fn): says that the timeout goes last. Always false.
+template<typename Timeout>
+consteval bool rejectTimeoutFirst() {
+    static_assert(alwaysFalse<Timeout>,
+                  "palitra::run() and submit() take the timeout last, after the callable: "
+                  "palitra::run(fn, 2s), palitra::submit(fn, 2s); the timeout goes last, as in "
+                  "palitra::gather(fa, fb, 2s).");
+    return false;
+}
+
 //! Checks at compile time that \a Fn is what palitra accepts, with a sentence saying what to
 //! write instead. Returns false after a failed check (the static_assert has reported it), so
 //! that a caller can skip everything that would only add errors: `if constexpr`.
