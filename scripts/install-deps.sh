@@ -13,11 +13,13 @@ set_name=${1:-test}
 
 # Building palitra and the examples. qt6-base-private-dev: the loop thread uses Qt's private
 # QDaemonThread (PALITRA_USE_QT_PRIVATE). libgl-dev: Qt6Gui's CMake package requires OpenGL
-# even when nothing draws (its Vulkan headers are optional).
+# even when nothing draws (its Vulkan headers are optional). ca-certificates: without it Qt's
+# TLS backend trusts no server, and the README's next step after the demo is fetch-cli on an
+# https:// URL.
 demo=(
     cmake ninja-build g++
     qt6-base-dev qt6-base-private-dev qcoro-qt6-dev
-    libgl-dev
+    libgl-dev ca-certificates
 )
 test=(
     "${demo[@]}"

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // How the loop thread wakes up. An idle loop sleeps on a futex while it watches no socket and in
-// poll() while it does (README "Choices"); in both modes every source of work must wake it:
-// calls, queued invocations, timers whose time has come, socket activity, and the switch between
-// the two modes while calls keep arriving. A lost wake-up shows up here as a hang, which every
-// test turns into a failure with a bounded wait.
+// poll() while it does (docs/SEMANTICS.md, "Decided details / The loop thread's event
+// dispatcher"); in both modes every source of work must wake it: calls, queued invocations,
+// timers whose time has come, socket activity, and the switch between the two modes while calls
+// keep arriving. A lost wake-up shows up here as a hang, which every test turns into a failure
+// with a bounded wait.
 #include <palitra/palitra.h>
 
 #include "palitratest.h"
