@@ -259,7 +259,9 @@ int main(int argc, char **argv) {
 
     if (!parser.parse(QCoreApplication::arguments()))
         return usageError(parser.errorText());
-    if (parser.isSet(helpOption)) {
+    // addHelpOption() registers --help-all as well (the help plus Qt's own options, which mean
+    // nothing to this tool): it asks for help too, never for a run.
+    if (parser.isSet(helpOption) || parser.isSet(QStringLiteral("help-all"))) {
         std::fputs(qPrintable(parser.helpText()), stdout);
         return 0;
     }

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 // A host application that loads the lookup plugin, calls its synchronous interface and unloads
-// it. It links neither palitra nor QCoro: only the plugin does.
+// it. It links neither palitra nor QCoro: only the plugin does. Like any Qt application that
+// loads plugins, it has a QCoreApplication; it never runs its event loop.
 //
 //   plugin-host [--plugin FILE] [--unload-during-call | --exit-without-unload] KEY...
 #include "lookup_interface.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 #include <QPluginLoader>
@@ -12,6 +14,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <thread>
 
 namespace {
@@ -40,40 +43,49 @@ int threadsNamedSettled(const QByteArray &name, int expected) {
     return count;
 }
 
-//! Prints how to call the host: to stdout for --help (exit 0), to stderr with the option it did
-//! not know (exit 2).
-int usage(const char *unknownOption) {
-    FILE *const out = unknownOption ? stderr : stdout;
-    if (unknownOption)
-        std::fprintf(out, "plugin-host: unknown option %s\n", unknownOption);
-    std::fputs("usage: plugin-host [--plugin FILE] [--unload-during-call | --exit-without-unload] "
-               "KEY...\n"
-               "Loads the lookup plugin, looks up each KEY through its synchronous interface, "
-               "then unloads it.\n",
-               out);
-    return unknownOption ? 2 : 0;
+constexpr const char *usageText =
+    "usage: plugin-host [--plugin FILE] [--unload-during-call | --exit-without-unload] KEY...\n"
+    "Loads the lookup plugin, looks up each KEY through its synchronous interface, then unloads "
+    "it.\n";
+
+//! --help: the usage on stdout, exit code 0.
+int help() {
+    std::fputs(usageText, stdout);
+    return 0;
+}
+
+//! A command line it cannot follow: what is wrong and the usage on stderr, exit code 2.
+int usageError(const QString &message) {
+    std::fprintf(stderr, "plugin-host: %s\n%s", qPrintable(message), usageText);
+    return 2;
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
+    QCoreApplication app(argc, argv);
     QString file = QStringLiteral(LOOKUP_PLUGIN_FILE);
     QStringList keys;
     bool unloadDuringCall = false;
     bool exitWithoutUnload = false;
-    for (int i = 1; i < argc; ++i) {
-        const QString arg = QString::fromLocal8Bit(argv[i]);
-        if (arg == QLatin1String("--plugin") && i + 1 < argc)
-            file = QString::fromLocal8Bit(argv[++i]);
-        else if (arg == QLatin1String("--unload-during-call"))
+    const QStringList args = QCoreApplication::arguments();
+    for (qsizetype i = 1; i < args.size(); ++i) {
+        const QString &arg = args.at(i);
+        if (arg == QLatin1String("--plugin")) {
+            if (i + 1 == args.size())
+                return usageError(QStringLiteral("--plugin needs FILE"));
+            file = args.at(++i);
+        } else if (arg == QLatin1String("--unload-during-call")) {
             unloadDuringCall = true;
-        else if (arg == QLatin1String("--exit-without-unload"))
+        } else if (arg == QLatin1String("--exit-without-unload")) {
             exitWithoutUnload = true;
-        else if (arg.startsWith(QLatin1Char('-')))
-            return usage(arg == QLatin1String("--help") || arg == QLatin1String("-h") ? nullptr
-                                                                                      : argv[i]);
-        else
+        } else if (arg == QLatin1String("--help") || arg == QLatin1String("-h")) {
+            return help();
+        } else if (arg.startsWith(QLatin1Char('-'))) {
+            return usageError(QStringLiteral("unknown option %1").arg(arg));
+        } else {
             keys.append(arg);
+        }
     }
 
     QPluginLoader loader(file);
@@ -87,7 +99,14 @@ int main(int argc, char **argv) {
         return 1;
     }
     for (const QString &key : std::as_const(keys)) {
-        const QString value = plugin->lookup(key);
+        QString value;
+        try {
+            value = plugin->lookup(key);
+        } catch (const std::exception &e) { // the plugin failed, which is not "no answer"
+            std::fprintf(stderr, "plugin-host: lookup(\"%s\") failed: %s\n", qPrintable(key),
+                         e.what());
+            return 1;
+        }
         std::printf("lookup(\"%s\") -> %s\n", qPrintable(key),
                     value.isNull() ? "(none)"
                                    : qPrintable(QLatin1Char('"') + value + QLatin1Char('"')));
@@ -96,7 +115,7 @@ int main(int argc, char **argv) {
 
     if (exitWithoutUnload) {
         std::printf("exiting with the plugin loaded\n");
-        return 0; // Qt deletes the plugin instance at exit
+        return 0; // Qt deletes the plugin instance at exit, after `app` is gone
     }
 
     std::thread caller;

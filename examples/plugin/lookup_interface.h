@@ -10,7 +10,8 @@ class LookupInterface {
 public:
     virtual ~LookupInterface() = default;
     //! Blocks until the answer for \a key is known. A null QString means there is none (unknown
-    //! key, or the plugin was unloaded while the call was waiting).
+    //! key, no answer in time, or the plugin was unloaded while the call was waiting); a
+    //! failure of the plugin itself is thrown as an exception derived from std::exception.
     virtual QString lookup(const QString &key) = 0;
     //! How many lookup() calls are inside the plugin right now, on any thread.
     virtual int callsInFlight() const = 0;

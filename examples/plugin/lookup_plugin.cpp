@@ -31,9 +31,15 @@ public:
 
     QString lookup(const QString &key) override {
         const InFlight inFlight(this);
+        // No answer in time and an unload racing the call both mean "no answer" to the host.
+        // Any other failure (palitra's DeadlockError, or its Error when the host has no
+        // QCoreApplication and palitra needs one) is a bug of the host or of this plugin, and
+        // reaches the host as an exception rather than passing for an unknown key.
         try {
             return m_runner.run([key] { return directoryLookup(key); }, 10s);
-        } catch (const palitra::Error &) { // closed, or timed out
+        } catch (const palitra::TimeoutError &) {
+            return {};
+        } catch (const palitra::RunnerClosedError &) {
             return {};
         }
     }

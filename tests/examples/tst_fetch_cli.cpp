@@ -56,6 +56,7 @@ private Q_SLOTS:
     void demoReusesConnections();
 
     // Options and exit codes
+    void help_data();
     void help();
     void badUsage_data();
     void badUsage();
@@ -115,12 +116,24 @@ void tst_FetchCli::demoReusesConnections() {
 
 // Options and exit codes ------------------------------------------------------------------------
 
+void tst_FetchCli::help_data() {
+    // Every spelling QCommandLineParser::addHelpOption() registers.
+    QTest::addColumn<QString>("option");
+    QTest::newRow("--help") << QStringLiteral("--help");
+    QTest::newRow("-h") << QStringLiteral("-h");
+    QTest::newRow("--help-all") << QStringLiteral("--help-all");
+}
+
 void tst_FetchCli::help() {
-    const ProgramRun run = runProgram(fetchCli, {QStringLiteral("--help")});
+    QFETCH(QString, option);
+    HttpTestServer server;
+    const ProgramRun run = runProgram(fetchCli, {option, server.url(QStringLiteral("/ok"))});
     QCOMPARE(run.exitCode, 0);
+    QCOMPARE(run.err, QString());
     for (const char *expected : {"--timeout <duration>", "unit ms or s", "--concurrency <N>",
                                  "--json", "--progress", "Exit code: 0"})
         QVERIFY2(run.out.simplified().contains(QLatin1String(expected)), expected);
+    QCOMPARE(server.paths().size(), 0); // help is never a run
 }
 
 void tst_FetchCli::badUsage_data() {
