@@ -126,6 +126,9 @@ namespace detail {
 CurrentCallScope::CurrentCallScope(CallBase &call) noexcept
     : m_previous(std::exchange(tlsCurrentCall, &call)) {}
 
+CurrentCallScope::CurrentCallScope(std::nullptr_t) noexcept
+    : m_previous(std::exchange(tlsCurrentCall, nullptr)) {}
+
 CurrentCallScope::~CurrentCallScope() {
     tlsCurrentCall = m_previous;
 }

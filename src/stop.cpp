@@ -24,8 +24,9 @@ Waker::~Waker() = default;
 
 void Waker::wake() {
     if (!m_handle)
-        return; // already resumed, or the awaiter is gone
-    // Last statement: resuming may destroy the awaiter, which detaches this object.
+        return;                                     // already resumed, or the awaiter is gone
+    const CurrentCallScope outsideAnyCall(nullptr); // an emission in a call's synchronous part
+    // Resuming may destroy the awaiter, which detaches this object: nothing of it is used after.
     std::exchange(m_handle, {}).resume();
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "timer_heap_p.h"
 
+#include <palitra/detail/call.h>
 #include <palitra/errors.h>
 
 #include "logging_p.h"
@@ -336,7 +337,12 @@ void ThreadWakeups::invoke(std::unique_lock<std::mutex> &lock, WakeNode *node,
     const LoopWake::Callback callback = node->callback;
     void *const context = node->context;
     lock.unlock();
-    callback(context, byStop); // usually resumes a coroutine, which may cancel and free `node`
+    {
+        // Whatever runs it (a nested event loop in a call's synchronous part included), the
+        // coroutine it resumes belongs to no call but its own.
+        const CurrentCallScope outsideAnyCall(nullptr);
+        callback(context, byStop); // usually resumes a coroutine, which may cancel and free `node`
+    }
     lock.lock();
     if (node->orphaned) {
         // Its LoopWake is gone; the node still holds a reference to this object, which the

@@ -140,6 +140,7 @@ private Q_SLOTS:
     void currentStopTokenAfterSuspensionWarnsOnce();
     void currentCallAfterSuspensionWarnsOnce();
     void askingOffLoopThreadIsQuiet();
+    void resumedInsideAnotherCallBelongsToNoCall();
 
     // Deadlock cycles across runners
     void twoRunnerCycleThrowsDeadlock();
@@ -460,6 +461,29 @@ void tst_CallContext::currentCallAfterSuspensionWarnsOnce() {
         QVERIFY(!valid);
     }
     QCOMPARE(messages.countContaining(QStringLiteral("palitra::currentCall()")), 1);
+}
+
+void tst_CallContext::resumedInsideAnotherCallBelongsToNoCall() {
+    MessageLog messages(MessageLog::Palitra::Quiet);
+    EventLoopThreadRunner runner;
+    Gate *gate =
+        runner.run([&runner]() -> QCoro::Task<Gate *> { co_return new Gate(runner.context()); });
+    std::atomic<int> sawACall{-1};
+    QFuture<void> waiting = runner.submit([gate, &sawACall]() -> QCoro::Task<> {
+        co_await palitra::awaitSignal(gate, &Gate::opened, std::stop_token{});
+        sawACall = palitra::currentCall().isValid() ? 1 : 0;
+    });
+    QTRY_VERIFY(runner.run([gate]() -> QCoro::Task<bool> { co_return gate->hasListener(); }));
+    // The emission in this call's synchronous part resumes the waiting coroutine at once, inside
+    // it: that coroutine is past its own synchronous part and must not see this call as its own.
+    const bool emitterStillSeesItsCall = runner.run([gate]() -> QCoro::Task<bool> {
+        gate->open();
+        co_return palitra::currentCall().isValid();
+    });
+    waiting.waitForFinished();
+    QCOMPARE(sawACall.load(), 0);
+    QCOMPARE(messages.countContaining(QStringLiteral("palitra::currentCall()")), 1);
+    QVERIFY(emitterStillSeesItsCall);
 }
 
 void tst_CallContext::askingOffLoopThreadIsQuiet() {

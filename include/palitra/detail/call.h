@@ -105,6 +105,10 @@ private:
 class PALITRA_EXPORT CurrentCallScope {
 public:
     explicit CurrentCallScope(CallBase &call) noexcept;
+    //! No call is current while it lives: around palitra's own resumption of a coroutine, which
+    //! may happen inside another call's synchronous part (an emission there resumes an
+    //! awaitSignal() at once), where that coroutine must not see the other call as its own.
+    explicit CurrentCallScope(std::nullptr_t) noexcept;
     ~CurrentCallScope();
     CurrentCallScope(const CurrentCallScope &) = delete;
     CurrentCallScope &operator=(const CurrentCallScope &) = delete;
