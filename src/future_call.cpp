@@ -16,14 +16,14 @@ namespace palitra::detail {
 
 /*!
  * Lives on the loop thread while a submitted call runs: sees the future's cancel() (Qt tells a
- * QFutureWatcher, on the watcher's thread) and keeps the call's deadline. A child of the
- * runner's context, so the loop's end deletes it if nothing did before. It holds a reference to
- * its call, so a signal that arrives late never touches a deleted one.
+ * QFutureWatcher, on the watcher's thread) and keeps the call's deadline. Owned by the loop, so
+ * the loop's end deletes it if nothing did before. It holds a reference to its call, so a
+ * signal that arrives late never touches a deleted one.
  */
-class FutureWatch final : public QObject {
+class FutureWatch final : public QObject, private LoopOwned {
 public:
-    FutureWatch(FutureCallBase *call, QObject *context, Deadline deadline)
-        : QObject(context), m_call(call) {
+    FutureWatch(FutureCallBase *call, RunnerCore &core, Deadline deadline)
+        : LoopOwned(core), m_call(call) {
         m_call->retain();
         connect(&m_watcher, &QFutureWatcherBase::canceled, this,
                 [this] { m_call->cancelledByUser(); });
@@ -71,7 +71,7 @@ bool FutureCallBase::beginWatched() noexcept {
         return false;
     }
     try {
-        new FutureWatch(this, core()->loopContext(), m_deadline); // owned by the loop's context
+        new FutureWatch(this, *core(), m_deadline); // owned by the loop
     } catch (...) {
         if (completion().end(CallStatus::Closed)) {
             core()->stats().ended(CallStatus::Closed, false);

@@ -77,6 +77,21 @@ RunnerOptions withUsableGrace(RunnerOptions options) {
 
 } // namespace
 
+LoopOwned::LoopOwned(RunnerCore &core) noexcept : m_core(core), m_next(core.m_owned) {
+    if (m_next)
+        m_next->m_previous = this;
+    m_core.m_owned = this;
+}
+
+LoopOwned::~LoopOwned() {
+    if (m_previous)
+        m_previous->m_next = m_next;
+    else
+        m_core.m_owned = m_next;
+    if (m_next)
+        m_next->m_previous = m_previous;
+}
+
 bool LoopContext::event(QEvent *event) {
     m_core->acquirePosted();
     if (event->type() == DrainEvent::eventType()) {
@@ -235,6 +250,8 @@ void RunnerCore::loopBody(LoopThread &thread) {
         // Every coroutine has ended or is abandoned, and no call can start any more.
         runHook(m_options.onLoopFinishing, "onLoopFinishing");
         m_loopLocals.destroyAll();
+        while (m_owned)
+            delete m_owned; // unlinks itself
         m_context = nullptr;
     }
     tlsLoopCore = nullptr;

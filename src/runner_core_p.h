@@ -89,6 +89,26 @@ private:
  * DrainEvent; the loop thread's drain() start()s every queued call; the call's Completion hands
  * the outcome back; the caller (or the future's winner) leaves the waiting list.
  */
+/*!
+ * An object the loop thread owns: deleted when the loop ends, unless it deleted itself before.
+ * Linked and unlinked in O(1) however many there are (a QObject parent is not: taking a child
+ * out searches the parent's list, so N children deleted newest first cost N^2). Loop thread
+ * only.
+ */
+class LoopOwned {
+public:
+    explicit LoopOwned(RunnerCore &core) noexcept;
+    virtual ~LoopOwned();
+    LoopOwned(const LoopOwned &) = delete;
+    LoopOwned &operator=(const LoopOwned &) = delete;
+
+private:
+    friend class RunnerCore;
+    RunnerCore &m_core;
+    LoopOwned *m_previous = nullptr;
+    LoopOwned *m_next = nullptr;
+};
+
 class RunnerCore : public std::enable_shared_from_this<RunnerCore> {
 public:
     //! \a owner: the EventLoopThreadRunner this core is behind (its address only: whether it
@@ -146,6 +166,7 @@ public:
 
 private:
     friend class LoopContext;
+    friend class LoopOwned;
     //! The runner's lifecycle; see the class comment for its diagram.
     enum class Phase : std::uint8_t {
         Idle,        //!< no loop thread yet: the first call, thread() or context() starts it
@@ -232,6 +253,7 @@ private:
     LoopWakeWord m_loopWakeWord{0};  // outlives every loop thread of this runner
     std::vector<CallBase *> m_spare; // loop thread only: recycled queue storage
     LoopLocalRegistry m_loopLocals;  // loop thread only
+    LoopOwned *m_owned = nullptr;    // loop thread only: the newest LoopOwned
 
     StatsCounters m_stats;
     LoopSteps m_steps; // outlives every loop thread of this runner, like m_loopWakeWord
