@@ -152,9 +152,9 @@ std::exception_ptr onCallerFailure(CallStatus status) noexcept {
         case CallStatus::Cancelled:
             break;
         }
-        throw Error("palitra: onCaller(): the call has already ended for its caller (another "
-                    "coroutine of the gather failed), so nobody waits to run the function; it "
-                    "was not run.");
+        throw Error("palitra: onCaller(): the call has already ended for its caller (it "
+                    "returned, or another coroutine of its gather failed), so nobody waits to "
+                    "run the function; it was not run.");
     } catch (...) {
         return std::current_exception();
     }
