@@ -48,7 +48,11 @@ QByteArray currentThreadName() {
         if (pthread_getname_np(pthread_self(), osName, sizeof osName) == 0)
             name = osName;
     }
+#if defined(__linux__)
     return '"' + name + "\" (tid " + QByteArray::number(qint64(gettid())) + ')';
+#else
+    return '"' + name + '"';
+#endif
 }
 
 // Each mistake is reported once per place in the code that makes it: a loop that asks a

@@ -24,7 +24,6 @@ class FutureWatch final : public QObject, private LoopOwned {
 public:
     FutureWatch(FutureCallBase *call, RunnerCore &core, Deadline deadline)
         : LoopOwned(core), m_call(call) {
-        m_call->retain();
         connect(&m_watcher, &QFutureWatcherBase::canceled, this,
                 [this] { m_call->cancelledByUser(); });
         // However the call ended, and on whichever thread: Qt tells the watcher here, on the
@@ -38,6 +37,9 @@ public:
         // insertion into Qt's timer list).
         if (deadline != noDeadline)
             m_deadlineWake.arm(&FutureWatch::onDeadline, this, deadline, std::stop_token{});
+        // Last: whatever threw above left no reference behind (the destructor, which drops it,
+        // does not run for a constructor that threw).
+        m_call->retain();
     }
     ~FutureWatch() override { m_call->release(); }
 
@@ -92,12 +94,13 @@ void FutureCallBase::settle(std::exception_ptr failure) noexcept {
             failure = std::current_exception(); // moving the value failed
         }
     }
-    // A cancel() that came after the coroutine ended but before its value reached the future
-    // made Qt drop the value: the future ends cancelled, and is counted so.
-    const bool valueDropped =
-        !failure && futureInterface().isCanceled() && futureInterface().resultCount() == 0;
+    // A cancel() that came after the coroutine ended but before its outcome reached the future
+    // makes Qt drop that outcome (reporting an exception cancels the future too, so look first):
+    // the future ends cancelled, and is counted so.
+    const bool outcomeDropped =
+        futureInterface().isCanceled() && (failure || futureInterface().resultCount() == 0);
     // Before the future finishes: whoever sees it finished sees it counted.
-    if (valueDropped)
+    if (outcomeDropped)
         core()->stats().ended(CallStatus::Cancelled, false);
     else
         core()->stats().ended(CallStatus::Finished, failure != nullptr);

@@ -26,8 +26,8 @@ void LoopLocalRegistry::destroyAll() noexcept {
     while (!m_inCreationOrder.empty()) {
         const Entry entry = m_inCreationOrder.back();
         m_inCreationOrder.pop_back();
+        m_byKey[entry.key] = nullptr; // first: a destructor asking for its own value is refused
         entry.destroy(entry.value);
-        m_byKey[entry.key] = nullptr;
     }
 }
 

@@ -181,34 +181,40 @@ void tst_LoopLocal::destroyedOnItsLoopThreadWhenTheRunnerCloses() {
 void tst_LoopLocal::aDestructorMayUseOlderValuesOnly() {
     LoopLocal<Tracked> older([] { return std::make_unique<Tracked>(5); });
     LoopLocal<Tracked> neverMade;
-    //! Reads, from its destructor, a value made before it and one never made.
+    //! What the destructor below saw.
+    struct Seen {
+        std::atomic<int> olderValue{0};
+        std::atomic<bool> neverMadeRefused{false};
+        std::atomic<bool> ownRefused{false};
+    } seen;
+    const auto refusedAsEnding = [](auto &local) {
+        try {
+            local.get();
+        } catch (const palitra::Error &error) {
+            return std::string(error.what()).find("ending") != std::string::npos;
+        }
+        return false;
+    };
+    //! Asks, from its destructor, for a value made before it, one never made, and its own.
     struct UsesOthers {
-        UsesOthers(LoopLocal<Tracked> &older, LoopLocal<Tracked> &neverMade,
-                   std::atomic<int> &olderSeen, std::atomic<bool> &neverMadeRefused)
-            : older(older), neverMade(neverMade), olderSeen(olderSeen),
-              neverMadeRefused(neverMadeRefused) {}
-        UsesOthers(const UsesOthers &) = delete;
         LoopLocal<Tracked> &older;
         LoopLocal<Tracked> &neverMade;
-        std::atomic<int> &olderSeen;
-        std::atomic<bool> &neverMadeRefused;
+        LoopLocal<UsesOthers> &self;
+        Seen &seen;
+        decltype(refusedAsEnding) refused;
         ~UsesOthers() {
             try {
-                olderSeen = older->value;
+                seen.olderValue = older->value;
             } catch (const palitra::Error &) {
-                olderSeen = -1;
+                seen.olderValue = -1;
             }
-            try {
-                neverMade.get();
-            } catch (const palitra::Error &error) {
-                neverMadeRefused = std::string(error.what()).find("ending") != std::string::npos;
-            }
+            seen.neverMadeRefused = refused(neverMade);
+            seen.ownRefused = refused(self); // being destroyed: not handed out again
         }
     };
-    std::atomic<int> olderSeen{0};
-    std::atomic<bool> neverMadeRefused{false};
     LoopLocal<UsesOthers> user([&] {
-        return std::make_unique<UsesOthers>(older, neverMade, olderSeen, neverMadeRefused);
+        return std::unique_ptr<UsesOthers>(
+            new UsesOthers{older, neverMade, user, seen, refusedAsEnding});
     });
     {
         EventLoopThreadRunner runner;
@@ -218,8 +224,9 @@ void tst_LoopLocal::aDestructorMayUseOlderValuesOnly() {
             co_return;
         });
     }
-    QCOMPARE(olderSeen.load(), 5);
-    QVERIFY(neverMadeRefused);
+    QCOMPARE(seen.olderValue.load(), 5);
+    QVERIFY(seen.neverMadeRefused);
+    QVERIFY(seen.ownRefused);
     QCOMPARE(Tracked::made.load(), 1); // nothing was made while the loop ended
     QCOMPARE(Tracked::live.load(), 0);
 }
