@@ -12,12 +12,19 @@
 //                              trivial run() was answered, all_woken_ms how long after it the last
 //                              sleeper ended, and all_woken_per_element that over N: flat in N
 //                              means a stop request wakes them in linear time.
+//   futures/cancel_newest_first/N
+//                              N submit()ted coroutines each awaiting a 1 h stop-aware sleep,
+//                              cancelled newest first; per_element is the time from the first
+//                              cancel() until every future finished and the loop answered a
+//                              run(), over N: flat means each future's bookkeeping on the loop
+//                              costs O(1) whatever the order.
 //
 // A separate binary from palitra_bench: these rows take seconds each and are run on their own.
 // Nothing here is a test and nothing asserts a time (see bench/README.md).
 #include <palitra/palitra.h>
 
 #include <QCoreApplication>
+#include <QFuture>
 
 #include <QCoro/QCoroTask>
 #include <QCoro/QCoroTimer>
@@ -107,6 +114,36 @@ void timeoutAtScale(benchmark::State &state) {
         benchmark::Counter(allWoken / 1e3 / iterations / static_cast<double>(n));
 }
 
+void cancelNewestFirst(benchmark::State &state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    const auto sleeper = []() -> QCoro::Task<int> {
+        co_await palitra::sleepFor(1h, palitra::currentStopToken());
+        co_return 1;
+    };
+    double total = 0;
+    for (auto _ : state) {
+        state.PauseTiming();
+        std::vector<QFuture<int>> futures;
+        futures.reserve(n);
+        for (std::size_t i = 0; i < n; ++i)
+            futures.push_back(runner->submit(sleeper));
+        runner->run(trivialTask); // queued behind them: every sleeper has started
+        state.ResumeTiming();
+        const auto start = Clock::now();
+        for (auto each = futures.rbegin(); each != futures.rend(); ++each)
+            each->cancel();
+        for (auto &future : futures)
+            future.waitForFinished();
+        // And the loop has caught up with what they left it: the first run() is queued behind
+        // their last notifications, the second behind the deletions those queue in turn.
+        runner->run(trivialTask);
+        runner->run(trivialTask);
+        total += secondsSince(start);
+    }
+    state.counters["per_element"] =
+        benchmark::Counter(total / static_cast<double>(state.iterations()) / n);
+}
+
 void registerAll() {
     using benchmark::RegisterBenchmark;
     // Fixed iteration counts keep the slow rows of the old quadratic code bounded.
@@ -119,6 +156,13 @@ void registerAll() {
     }
     for (const auto &[n, iterations] : {std::pair{1000, 20}, {10000, 2}}) {
         RegisterBenchmark("sleepers/gather_qcoro", gatherSleepers, true)
+            ->Arg(n)
+            ->Iterations(iterations)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
+    }
+    for (const auto &[n, iterations] : {std::pair{1000, 20}, {10000, 3}, {40000, 1}}) {
+        RegisterBenchmark("futures/cancel_newest_first", cancelNewestFirst)
             ->Arg(n)
             ->Iterations(iterations)
             ->UseRealTime()
