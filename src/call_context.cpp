@@ -14,9 +14,6 @@
 #include <QByteArray>
 #include <QThread>
 
-#include <pthread.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <cxxabi.h>
 #include <memory>
@@ -43,16 +40,9 @@ std::string typeName(const std::type_info &type) {
 // QThread), and its tid: what a reader can find it by in a debugger or in top -H.
 QByteArray currentThreadName() {
     QByteArray name = QThread::currentThread()->objectName().toUtf8();
-    if (name.isEmpty()) {
-        char osName[32] = {};
-        if (pthread_getname_np(pthread_self(), osName, sizeof osName) == 0)
-            name = osName;
-    }
-#if defined(__linux__)
-    return '"' + name + "\" (tid " + QByteArray::number(qint64(gettid())) + ')';
-#else
-    return '"' + name + '"';
-#endif
+    if (name.isEmpty())
+        name = detail::osThreadName(pthread_self());
+    return '"' + name + "\" (tid " + QByteArray::number(qint64(detail::currentThreadId())) + ')';
 }
 
 // Each mistake is reported once per place in the code that makes it: a loop that asks a

@@ -9,9 +9,6 @@
 #include <QStringList>
 #include <QThread>
 
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <system_error>
 
@@ -79,9 +76,7 @@ void StallWatchdog::checkCallers(Clock::time_point now, QStringList &out) {
         QString thread = caller->threadName;
         if (thread.isEmpty()) {
             // The caller is blocked in its wait, so it still exists: its OS name can be read.
-            char name[32] = {};
-            if (pthread_getname_np(caller->thread, name, sizeof name) == 0)
-                thread = QString::fromUtf8(name);
+            thread = QString::fromUtf8(osThreadName(caller->thread));
         }
         out.append(QStringLiteral("palitra: a caller on thread \"%1\" (tid %2) has been blocked "
                                   "for %3 ms (stallWarning is %4 ms) in a call of %5 on runner %6.")
@@ -121,9 +116,7 @@ WatchedCaller::WatchedCaller(StallWatchdog *watchdog, const char *callType) noex
     m_caller.since = StallWatchdog::Clock::now();
     m_caller.callType = callType;
     m_caller.thread = pthread_self();
-    // Once per thread: a system call per registration would be most of what watching costs.
-    thread_local const long tid = static_cast<long>(syscall(SYS_gettid));
-    m_caller.tid = tid;
+    m_caller.tid = currentThreadId();
     try {
         m_caller.threadName = QThread::currentThread()->objectName();
     } catch (...) {
