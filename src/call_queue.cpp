@@ -88,7 +88,7 @@ void RunnerCore::retire(CallBase *call) noexcept {
     call->release();
 }
 
-bool RunnerCore::dispatch(CallBase *call) {
+Dispatched RunnerCore::dispatch(CallBase *call) {
     m_exitWatch.arm(); // before any lock of ours: see ProcessExitWatch
     try {
         return enqueue(call);
@@ -101,7 +101,7 @@ bool RunnerCore::dispatch(CallBase *call) {
     }
 }
 
-bool RunnerCore::enqueue(CallBase *call) {
+Dispatched RunnerCore::enqueue(CallBase *call) {
     // Destroyed after the lock: the loop is woken once the queue is free for it to take.
     const LoopWakeDeferral wakeAfterUnlock;
     const std::lock_guard lock(m_mutex);
@@ -121,8 +121,15 @@ bool RunnerCore::enqueue(CallBase *call) {
             throw;
         }
     }
+    // Another waiter means the loop has other calls to answer, maybe in the same drain: a
+    // caller on the loop's CPU then lets the drain wake it with the others (WakeBatch). A
+    // caller alone gains nothing from it (its drain ends with its call), and one on another
+    // CPU would only lose the time it could run meanwhile.
+    const int cpu = currentCpu();
+    const bool batchable =
+        m_waitingCount != 0 && cpu != -1 && cpu == m_loopCpu.load(std::memory_order_relaxed);
     link(call);
-    return wasEmpty && !isLoopBusy();
+    return {wasEmpty && !isLoopBusy(), batchable ? &m_sharedWake : nullptr};
 }
 
 bool RunnerCore::isLoopBusy() const noexcept {
@@ -152,6 +159,9 @@ void RunnerCore::drain() noexcept {
     // Callers that queue while a callable has kept the loop busy for long block at once.
     const std::int64_t outerDrain = m_drainingSince.exchange(
         Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    m_loopCpu.store(currentCpu(), std::memory_order_relaxed);
+    // Callers on this CPU are woken together once the drain's callables have run.
+    const WakeBatch wakes(m_heldWakes);
     for (CallBase *call : batch) {
         if (m_phase.load(std::memory_order_acquire) >= Phase::Closing) {
             // close() ran inside an earlier callable: it has already released this caller.

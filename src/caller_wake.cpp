@@ -20,6 +20,15 @@ namespace {
 
 constexpr std::size_t wordCount = 256;
 std::array<CallerWakeWord, wordCount> words;
+constexpr std::size_t sharedWordCount = 64;
+std::array<CallerWakeWord, sharedWordCount> sharedWords;
+
+// The order in which this thread first blocked.
+std::size_t threadOrdinal() noexcept {
+    static std::atomic<std::size_t> nextThread{0};
+    thread_local const std::size_t ordinal = nextThread.fetch_add(1, std::memory_order_relaxed);
+    return ordinal;
+}
 
 #if defined(__linux__)
 int *futexWord(std::atomic<std::uint32_t> &word) noexcept {
@@ -32,15 +41,21 @@ int *futexWord(std::atomic<std::uint32_t> &word) noexcept {
 } // namespace
 
 CallerWakeWord &CallerWakeWord::ofThisThread() noexcept {
-    static std::atomic<std::size_t> nextThread{0};
-    thread_local CallerWakeWord &word =
-        words[nextThread.fetch_add(1, std::memory_order_relaxed) % wordCount];
-    return word;
+    return words[threadOrdinal() % wordCount];
+}
+
+CallerWakeWord &CallerWakeWord::sharedForNewRunner() noexcept {
+    static std::atomic<std::size_t> nextRunner{0};
+    return sharedWords[nextRunner.fetch_add(1, std::memory_order_relaxed) % sharedWordCount];
+}
+
+std::uint32_t CallerWakeWord::bitOfThisThread() noexcept {
+    return std::uint32_t(1) << (threadOrdinal() % 32);
 }
 
 #if defined(__linux__)
 
-void CallerWakeWord::sleep(std::uint32_t seen, Deadline deadline) noexcept {
+void CallerWakeWord::sleep(std::uint32_t seen, Deadline deadline, std::uint32_t bits) noexcept {
     // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, which is steady_clock's.
     timespec until{};
     timespec *timeout = nullptr;
@@ -55,18 +70,20 @@ void CallerWakeWord::sleep(std::uint32_t seen, Deadline deadline) noexcept {
     // Any return (woken, the epoch moved, the deadline, a signal) sends the caller back to its
     // state, so the result needs no look.
     syscall(SYS_futex, futexWord(m_epoch), FUTEX_WAIT_BITSET_PRIVATE, static_cast<int>(seen),
-            timeout, nullptr, FUTEX_BITSET_MATCH_ANY);
+            timeout, nullptr, static_cast<int>(bits));
 }
 
-void CallerWakeWord::wake() noexcept {
+void CallerWakeWord::wake(std::uint32_t bits) noexcept {
     // The epoch moves first, so that a caller between reading it and sleeping does not sleep.
     m_epoch.fetch_add(1, std::memory_order_acq_rel);
-    syscall(SYS_futex, futexWord(m_epoch), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+    syscall(SYS_futex, futexWord(m_epoch), FUTEX_WAKE_BITSET_PRIVATE, INT_MAX, nullptr, nullptr,
+            static_cast<int>(bits));
 }
 
 #else
 
-void CallerWakeWord::sleep(std::uint32_t seen, Deadline deadline) noexcept {
+// Without a futex every sleeper of a word wakes: the bits only say who need not.
+void CallerWakeWord::sleep(std::uint32_t seen, Deadline deadline, std::uint32_t) noexcept {
     std::unique_lock lock(m_mutex);
     const auto moved = [&] { return m_epoch.load(std::memory_order_relaxed) != seen; };
     if (deadline == noDeadline)
@@ -75,7 +92,7 @@ void CallerWakeWord::sleep(std::uint32_t seen, Deadline deadline) noexcept {
         m_changed.wait_until(lock, deadline, moved);
 }
 
-void CallerWakeWord::wake() noexcept {
+void CallerWakeWord::wake(std::uint32_t) noexcept {
     {
         const std::lock_guard lock(m_mutex);
         m_epoch.fetch_add(1, std::memory_order_acq_rel);

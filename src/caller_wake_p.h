@@ -37,11 +37,22 @@ public:
     //! The value to pass to sleep(): read before the caller last looks at its call's state,
     //! under the lock that whoever ends the call takes too.
     std::uint32_t epoch() const noexcept { return m_epoch.load(std::memory_order_acquire); }
-    //! Sleeps until wake(), \a deadline, or the epoch is no longer \a seen. May return for
-    //! nothing (a signal, a shared word): the caller looks at its state again.
-    void sleep(std::uint32_t seen, Deadline deadline) noexcept;
-    //! Wakes whoever sleeps on this word.
-    void wake() noexcept;
+    //! A word for a new runner's callers on its loop thread's CPU to sleep on together, each for
+    //! its bit, so that one system call wakes several (see WakeBatch). Static too: a late wake
+    //! may come after the runner is gone. Runners share one only when more than 64 have been
+    //! made; then a wake-up may wake a caller of the other for nothing, and it sleeps again.
+    static CallerWakeWord &sharedForNewRunner() noexcept;
+    //! This thread's bit on a shared word: never zero; two threads share one only when more
+    //! than 32 have ever blocked (then a wake-up for one may wake the other for nothing).
+    static std::uint32_t bitOfThisThread() noexcept;
+    //! Every thread's bits: what a thread sleeping on its own word sleeps for.
+    static constexpr std::uint32_t anyThread = ~std::uint32_t(0);
+
+    //! Sleeps until a wake() for any of \a bits, \a deadline, or the epoch is no longer \a seen.
+    //! May return for nothing (a signal, a shared word): the caller looks at its state again.
+    void sleep(std::uint32_t seen, Deadline deadline, std::uint32_t bits = anyThread) noexcept;
+    //! Wakes whoever sleeps on this word for any of \a bits.
+    void wake(std::uint32_t bits = anyThread) noexcept;
 
 private:
     alignas(64) std::atomic<std::uint32_t> m_epoch{0}; // a line each: one waker writes it

@@ -2,6 +2,7 @@
 #include <palitra/detail/completion.h>
 
 #include "caller_wake_p.h"
+#include "wake_batch_p.h"
 
 #include <mutex>
 #include <utility>
@@ -9,7 +10,12 @@
 namespace palitra::detail {
 
 void PendingWake::make() noexcept {
-    Completion::wake(std::exchange(m_sleeper, nullptr));
+    // A sleeper on a shared word may have its wake-up held to the end of the drain, to be made
+    // with the others' (WakeBatch); one on its own word is woken now.
+    CallerWakeWord *const sleeper = std::exchange(m_sleeper, nullptr);
+    if (sleeper &&
+        !(m_sleeperBits != CallerWakeWord::anyThread && WakeBatch::hold(*sleeper, m_sleeperBits)))
+        sleeper->wake(m_sleeperBits);
     Completion::failRouted(std::exchange(m_routed, nullptr), CallStatus::Finished);
 }
 
@@ -26,12 +32,14 @@ bool Completion::finish(std::exception_ptr error, PendingWake &wake) noexcept {
     m_status.store(CallStatus::Finished, std::memory_order_release);
     wake.m_routed = takeRouted();
     wake.m_sleeper = m_sleeper;
+    wake.m_sleeperBits = m_sleeperBits;
     return true;
 }
 
 bool Completion::end(CallStatus status) noexcept {
     RoutedWork *routed = nullptr;
     CallerWakeWord *sleeper = nullptr;
+    std::uint32_t bits = 0;
     {
         const std::lock_guard lock(m_mutex);
         if (m_status.load(std::memory_order_relaxed) != CallStatus::Pending)
@@ -39,8 +47,9 @@ bool Completion::end(CallStatus status) noexcept {
         m_status.store(status, std::memory_order_release);
         routed = takeRouted();
         sleeper = m_sleeper;
+        bits = m_sleeperBits;
     }
-    wake(sleeper);
+    wake(sleeper, bits);
     failRouted(routed, status);
     return true;
 }
@@ -58,6 +67,7 @@ bool Completion::park() noexcept {
 bool Completion::unpark() noexcept {
     RoutedWork *routed = nullptr;
     CallerWakeWord *sleeper = nullptr;
+    std::uint32_t bits = 0;
     {
         const std::lock_guard lock(m_mutex);
         if (m_status.load(std::memory_order_relaxed) != CallStatus::Parked)
@@ -65,14 +75,16 @@ bool Completion::unpark() noexcept {
         m_status.store(CallStatus::Closed, std::memory_order_release);
         routed = takeRouted();
         sleeper = m_sleeper;
+        bits = m_sleeperBits;
     }
-    wake(sleeper);
+    wake(sleeper, bits);
     failRouted(routed, CallStatus::Closed);
     return true;
 }
 
 CallStatus Completion::route(RoutedWork *work) noexcept {
     CallerWakeWord *sleeper = nullptr;
+    std::uint32_t bits = 0;
     {
         const std::lock_guard lock(m_mutex);
         const CallStatus status = m_status.load(std::memory_order_relaxed);
@@ -87,8 +99,9 @@ CallStatus Completion::route(RoutedWork *work) noexcept {
         if (status == CallStatus::Parked)
             return status; // kept for unpark(); a parked waiter runs nothing
         sleeper = m_sleeper;
+        bits = m_sleeperBits;
     }
-    wake(sleeper);
+    wake(sleeper, bits);
     return CallStatus::Pending;
 }
 
@@ -105,10 +118,10 @@ void Completion::withdraw(RoutedWork *work) noexcept {
     }
 }
 
-void Completion::wake(CallerWakeWord *sleeper) noexcept {
+void Completion::wake(CallerWakeWord *sleeper, std::uint32_t bits) noexcept {
     // The word is static (never freed), so the waiter may already be gone.
     if (sleeper)
-        sleeper->wake();
+        sleeper->wake(bits);
 }
 
 RoutedWork *Completion::takeRouted() noexcept {
@@ -124,8 +137,8 @@ void Completion::failRouted(RoutedWork *first, CallStatus status) noexcept {
     }
 }
 
-CallStatus Completion::wait(Deadline deadline) {
-    CallerWakeWord &word = CallerWakeWord::ofThisThread();
+CallStatus Completion::wait(Deadline deadline, CallerWakeWord *shared) {
+    CallerWakeWord &own = CallerWakeWord::ofThisThread();
     std::unique_lock lock(m_mutex);
     for (;;) {
         const CallStatus status = m_status.load(std::memory_order_relaxed);
@@ -155,11 +168,17 @@ CallStatus Completion::wait(Deadline deadline) {
         // Asleep until a transition or routed work wakes this thread's word. The epoch is read
         // under the lock that every transition takes, so one made after this look moves it
         // before its wake, and the sleep below cannot miss it. A parked call sleeps without a
-        // deadline: only unpark() ends it now.
+        // deadline: only unpark() ends it now. A caller on the loop's CPU sleeps on its runner's
+        // shared word, so that the drain may wake it with the others (WakeBatch); a parked one
+        // on its own.
+        const bool together = shared && status == CallStatus::Pending;
+        CallerWakeWord &word = together ? *shared : own;
         m_sleeper = &word;
+        m_sleeperBits = together ? CallerWakeWord::bitOfThisThread() : CallerWakeWord::anyThread;
+        const std::uint32_t bits = m_sleeperBits;
         const std::uint32_t seen = word.epoch();
         lock.unlock();
-        word.sleep(seen, timed ? deadline : noDeadline);
+        word.sleep(seen, timed ? deadline : noDeadline, bits);
         lock.lock();
         m_sleeper = nullptr;
     }

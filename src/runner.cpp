@@ -73,9 +73,9 @@ void EventLoopThreadRunner::execute(detail::CallBase &call, detail::Deadline dea
         }
     }
     core.stats().accepted();
-    bool loopWasIdle = false;
+    detail::Dispatched dispatched;
     try {
-        loopWasIdle = core.dispatch(&call);
+        dispatched = core.dispatch(&call);
     } catch (...) {
         core.stats().refused();
         throw;
@@ -84,8 +84,8 @@ void EventLoopThreadRunner::execute(detail::CallBase &call, detail::Deadline dea
     {
         const detail::WatchedCaller watched(core.watchdog(), typeid(call).name());
         // A quick outcome caught while spinning needs no sleep and no wake-up (SpinPolicy).
-        core.spinPolicy().spin(call.completion(), deadline, loopWasIdle);
-        status = call.completion().wait(deadline);
+        core.spinPolicy().spin(call.completion(), deadline, dispatched.loopWasIdle);
+        status = call.completion().wait(deadline, dispatched.sharedWake);
     }
     // Out of the graph of blocked loops before leave(): once the last waiter has left, a closer
     // may free the core, and the graph holds only live runners.

@@ -213,6 +213,8 @@ void RunnerCore::runHook(const std::function<void()> &hook, const char *name) no
 void RunnerCore::loopBody(LoopThread &thread) {
     int abandoned = 0;
     {
+        // Its keeper is joined once the loop and everything that may drain in it have ended.
+        HeldWakes heldWakes(m_sharedWake, m_wakeBatchCounters);
         // Destroyed when the loop has ended, which also drops any drain still posted to it and
         // deletes the objects users parented to context().
         LoopContext context(this);
@@ -225,7 +227,9 @@ void RunnerCore::loopBody(LoopThread &thread) {
         runHook(m_options.onLoopStarted, "onLoopStarted");
         if (m_watchdog)
             m_watchdog->start();
+        m_heldWakes = &heldWakes;
         thread.runEventLoop();
+        m_heldWakes = nullptr;
         if (m_watchdog)
             m_watchdog->stop();
 

@@ -12,6 +12,7 @@
 #include "runner_stats_p.h"
 #include "spin_policy_p.h"
 #include "stall_watchdog_p.h"
+#include "wake_batch_p.h"
 
 #include <QCoreApplication>
 #include <QObject>
@@ -109,6 +110,16 @@ private:
     LoopOwned *m_next = nullptr;
 };
 
+//! What a blocked caller learns from queueing its call: how it may wait for it.
+struct Dispatched {
+    //! The loop was idle (the queue was empty and no drain has been running callables for
+    //! longer than the spin budget), so that a spin may pay off.
+    bool loopWasIdle = false;
+    //! The word to sleep on first so that the loop may batch this caller's wake-up with others'
+    //! (Completion::wait(), WakeBatch); null when it is to sleep on its own word.
+    CallerWakeWord *sharedWake = nullptr;
+};
+
 class RunnerCore : public std::enable_shared_from_this<RunnerCore> {
 public:
     //! \a owner: the EventLoopThreadRunner this core is behind (its address only: whether it
@@ -124,11 +135,9 @@ public:
     //! Throws RunnerClosedError once closed, Error in a forked child or without the
     //! application the loop thread needs.
     void checkUsableFromAnywhere() const;
-    //! Queues \a call for the loop. Returns true when the loop was idle (the queue was empty and
-    //! no drain has been running callables for longer than the spin budget), so that a spin may
-    //! pay off. On failure the call is discarded, the loop's reference
-    //! dropped, and the error rethrown.
-    bool dispatch(CallBase *call);
+    //! Queues \a call for the loop and says how its caller may wait (see Dispatched). On failure
+    //! the call is discarded, the loop's reference dropped, and the error rethrown.
+    Dispatched dispatch(CallBase *call);
     //! Whether, and how long, a caller spins before it blocks.
     SpinPolicy &spinPolicy() noexcept { return m_spin; }
     //! Whether, and how long, the idle loop thread spins before it sleeps.
@@ -155,6 +164,8 @@ public:
     StatsCounters &stats() noexcept { return m_stats; }
     //! EventLoopThreadRunner::stats().
     RunnerStats statsNow() const noexcept;
+    //! detail::wakeBatchStats().
+    WakeBatchStats wakeBatchStats() const noexcept { return m_wakeBatchCounters.stats(); }
     //! The stallWarning watchdog, where blocked callers register; null when warnings are off.
     StallWatchdog *watchdog() const noexcept { return m_watchdog.get(); }
 
@@ -194,7 +205,7 @@ private:
     void setPhase(Phase phase) noexcept { m_phase.store(phase, std::memory_order_seq_cst); }
     void startLocked();
     //! dispatch() without the clean-up on failure.
-    bool enqueue(CallBase *call);
+    Dispatched enqueue(CallBase *call);
     bool isLoopBusy() const noexcept;
     void loopBody(LoopThread &thread);
     void runHook(const std::function<void()> &hook, const char *name) noexcept;
@@ -246,6 +257,12 @@ private:
 
     // When the drain running now began (steady clock ticks; 0: none). Loop thread writes only.
     std::atomic<std::int64_t> m_drainingSince{0};
+    // The CPU the loop thread ran its latest drain on (-1: none yet). Loop thread writes only.
+    std::atomic<int> m_loopCpu{-1};
+    // Where this runner's callers on the loop's CPU sleep, so that one wake-up reaches several.
+    CallerWakeWord &m_sharedWake = CallerWakeWord::sharedForNewRunner();
+    HeldWakes *m_heldWakes = nullptr; // loop thread only: while its event loop runs
+    WakeBatchCounters m_wakeBatchCounters;
     std::atomic<int> m_inFlight{0};
     std::atomic<unsigned> m_postFence{0};
 

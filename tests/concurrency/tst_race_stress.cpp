@@ -9,7 +9,9 @@
 // beyond its own bound (its timeout or its coroutine's duration), is reported, never judged.
 //
 // Environment: PALITRA_STRESS_SECONDS (wall time of the mix), PALITRA_STRESS_OPS (operations per
-// thread; alone it lifts the time limit), PALITRA_STRESS_SEED, PALITRA_STRESS_THREADS.
+// thread; alone it lifts the time limit), PALITRA_STRESS_SEED, PALITRA_STRESS_THREADS, and
+// PALITRA_STRESS_ONE_CPU=1 (the whole process on one CPU: every caller then shares its loop
+// thread's, and the drains hold their wake-ups).
 #include <palitra/palitra.h>
 
 #include "palitratest.h"
@@ -25,6 +27,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sched.h>
 
 #ifndef PALITRA_STRESS_DEFAULT_SECONDS
 #define PALITRA_STRESS_DEFAULT_SECONDS 20
@@ -506,6 +510,20 @@ private:
 };
 
 void tst_RaceStress::initTestCase() {
+    if (palitra::test::envNumber("PALITRA_STRESS_ONE_CPU", 0) != 0) {
+        // Before any runner or worker exists: every thread started from here on inherits it.
+        cpu_set_t allowed;
+        CPU_ZERO(&allowed);
+        QCOMPARE(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+        int first = 0;
+        while (!CPU_ISSET(first, &allowed))
+            ++first;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(first, &one);
+        QCOMPARE(sched_setaffinity(0, sizeof one, &one), 0);
+        qInfo("race stress: the whole process runs on CPU %d", first);
+    }
     m_config.threads = static_cast<unsigned>(palitra::test::envNumber("PALITRA_STRESS_THREADS", 8));
     const long long ops = palitra::test::envNumber("PALITRA_STRESS_OPS", 0);
     const long long seconds = palitra::test::envNumber(

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 
 namespace palitra::detail {
@@ -67,6 +68,7 @@ public:
 private:
     friend class Completion;
     CallerWakeWord *m_sleeper = nullptr;
+    std::uint32_t m_sleeperBits = 0;
     RoutedWork *m_routed = nullptr;
 };
 
@@ -119,7 +121,13 @@ public:
      * nothing else: no event loop, no posted event). Work still queued when the call ends
      * another way is failed by whoever ended it.
      */
-    CallStatus wait(Deadline deadline);
+    CallStatus wait(Deadline deadline) { return wait(deadline, nullptr); }
+    /*!
+     * wait(), but a caller on the loop thread's CPU sleeps on its runner's \a shared word (null:
+     * on its own), so that the loop may hold its wake-up to the end of the drain and make it
+     * with the others' in one system call (see WakeBatch).
+     */
+    CallStatus wait(Deadline deadline, CallerWakeWord *shared);
 
     //! Loop thread, before invoking the call: records that it has begun. False if it has
     //! already ended (then nothing may be invoked). A waiter that times out and then sees
@@ -149,8 +157,8 @@ private:
     //! Without the lock: fails each of \a first's queue with \a status and hands it back.
     static void failRouted(RoutedWork *first, CallStatus status) noexcept;
     //! Without the lock, after a transition: wakes \a sleeper (the word the waiter slept on
-    //! when the transition was made; null if it was awake).
-    static void wake(CallerWakeWord *sleeper) noexcept;
+    //! when the transition was made, and its \a bits there; null if it was awake).
+    static void wake(CallerWakeWord *sleeper, std::uint32_t bits) noexcept;
 
     std::atomic<CallStatus> m_status{CallStatus::Pending};
     // begin() and a waiter's timeout each store their flag, then read the other's: with both
@@ -158,7 +166,8 @@ private:
     // in the queue is never invoked, and the waiter can say so).
     std::atomic<bool> m_begun{false};
     CompactMutex m_mutex;
-    CallerWakeWord *m_sleeper = nullptr; // under m_mutex: where the waiter sleeps now
+    CallerWakeWord *m_sleeper = nullptr; // under m_mutex: where the waiter sleeps now,
+    std::uint32_t m_sleeperBits = 0;     // and for which bits
     std::exception_ptr m_error; // written once, under m_mutex, before m_status leaves Pending
     RoutedWork *m_routedFirst = nullptr; // under m_mutex
     RoutedWork *m_routedLast = nullptr;

@@ -29,6 +29,15 @@ PALITRA_EXPORT SpinStats spinStats(EventLoopThreadRunner &runner) noexcept;
 //! \c caught count its spins and those that a call (or any wake-up) ended; \c blockedCold the
 //! times it slept at once because recent spins had missed.
 PALITRA_EXPORT SpinStats idleSpinStats(EventLoopThreadRunner &runner) noexcept;
+//! For palitra's tests: what became of the wake-ups of a runner's callers that slept on its
+//! loop thread's CPU, which a drain holds to make them together at its end.
+struct WakeBatchStats {
+    std::uint64_t held = 0;         //!< wake-ups a drain held to its end
+    std::uint64_t madeByKeeper = 0; //!< times the keeper made wake-ups still held after a period
+};
+
+//! \copydoc WakeBatchStats
+PALITRA_EXPORT WakeBatchStats wakeBatchStats(EventLoopThreadRunner &runner) noexcept;
 //! Whether this build's loop thread spins when idle at all: only its futex-sleeping dispatcher
 //! does (Linux, built with Qt's private headers).
 PALITRA_EXPORT bool loopSpinsWhenIdle() noexcept;

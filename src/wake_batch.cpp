@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+#include "wake_batch_p.h"
+
+#include "runner_core_p.h"
+
+#include <palitra/detail/deadline.h>
+
+#include <csignal>
+
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
+
+namespace palitra::detail {
+
+namespace {
+
+thread_local WakeBatch *tlsBatch = nullptr;
+
+} // namespace
+
+HeldWakes::HeldWakes(CallerWakeWord &shared, WakeBatchCounters &counters) noexcept
+    : m_word(shared), m_counters(counters) {}
+
+HeldWakes::~HeldWakes() {
+    m_stop.store(true, std::memory_order_release);
+    m_keeperWake.wake();
+    if (m_keeper.joinable())
+        m_keeper.join();
+    stopWatching();
+}
+
+bool HeldWakes::hold(std::uint32_t bits) noexcept {
+    std::uint64_t state = m_state.load(std::memory_order_relaxed);
+    do {
+        if (!(state & watching)) {
+            requestWatch();
+            return false;
+        }
+    } while (!m_state.compare_exchange_weak(state, state | bits, std::memory_order_acq_rel));
+    m_counters.held.store(m_counters.held.load(std::memory_order_relaxed) + 1,
+                          std::memory_order_relaxed);
+    return true;
+}
+
+void HeldWakes::makeHeld() noexcept {
+    const auto held =
+        static_cast<std::uint32_t>(m_state.fetch_and(watching, std::memory_order_acq_rel));
+    if (held)
+        m_word.wake(held);
+}
+
+void HeldWakes::stopWatching() noexcept {
+    const auto held = static_cast<std::uint32_t>(m_state.exchange(0, std::memory_order_acq_rel));
+    if (held)
+        m_word.wake(held);
+}
+
+void HeldWakes::requestWatch() noexcept {
+    if (m_keeperFailed || m_watchRequested.load(std::memory_order_relaxed))
+        return; // asked already: until the keeper watches, wake-ups are made at once
+    m_watchRequested.store(true, std::memory_order_release);
+    if (m_keeper.joinable()) {
+        m_keeperWake.wake();
+        return;
+    }
+    try {
+        m_keeper = std::thread([this] { keep(); });
+    } catch (...) {
+        // std::system_error or std::bad_alloc: with no thread to spare this loop holds nothing.
+        m_keeperFailed = true;
+    }
+}
+
+void HeldWakes::keep() noexcept {
+#if defined(__linux__)
+    // Signals are the program's: none may be delivered to a thread that runs none of its code.
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    pthread_setname_np(pthread_self(), "palitra-wakes");
+#endif
+    std::uint64_t lastHolds = 0;
+    int quietPolls = 0;
+    for (;;) {
+        const std::uint32_t seen = m_keeperWake.epoch();
+        if (m_stop.load(std::memory_order_acquire))
+            return;
+        if (!(m_state.load(std::memory_order_acquire) & watching)) {
+            if (m_watchRequested.load(std::memory_order_acquire)) {
+                m_state.fetch_or(watching, std::memory_order_acq_rel);
+                m_watchRequested.store(false, std::memory_order_release);
+                lastHolds = m_counters.held.load(std::memory_order_relaxed);
+                quietPolls = 0;
+                continue;
+            }
+            m_keeperWake.sleep(seen, noDeadline); // until asked to watch again, or stopped
+            continue;
+        }
+        m_keeperWake.sleep(seen, Clock::now() + keeperPeriod);
+        // Whatever a drain still holds after a period: made now (at worst a drain's batch is
+        // split in two, once a period).
+        const auto held =
+            static_cast<std::uint32_t>(m_state.fetch_and(watching, std::memory_order_acq_rel));
+        if (held) {
+            // Counted first: the woken caller may run before this thread does again.
+            m_counters.madeByKeeper.fetch_add(1, std::memory_order_relaxed);
+            m_word.wake(held);
+        }
+        const std::uint64_t holds = m_counters.held.load(std::memory_order_relaxed);
+        if (holds != lastHolds) {
+            lastHolds = holds;
+            quietPolls = 0;
+        } else if (++quietPolls >= keeperQuietPolls) {
+            stopWatching();
+        }
+    }
+}
+
+WakeBatch::WakeBatch(HeldWakes *held) noexcept : m_held(held), m_outer(tlsBatch) {
+    tlsBatch = this;
+}
+
+WakeBatch::~WakeBatch() {
+    tlsBatch = m_outer;
+    if (m_holds)
+        m_held->makeHeld();
+}
+
+bool WakeBatch::hold(CallerWakeWord &word, std::uint32_t bits) noexcept {
+    WakeBatch *const batch = tlsBatch;
+    if (!batch || !batch->m_held || &batch->m_held->word() != &word || !batch->m_held->hold(bits))
+        return false;
+    batch->m_holds = true;
+    return true;
+}
+
+WakeBatchStats wakeBatchStats(EventLoopThreadRunner &runner) noexcept {
+    return RunnerInternals::core(runner).wakeBatchStats();
+}
+
+int currentCpu() noexcept {
+#if defined(__linux__)
+    return sched_getcpu(); // the vDSO: no system call
+#else
+    return -1;
+#endif
+}
+
+} // namespace palitra::detail
