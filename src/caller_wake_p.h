@@ -22,7 +22,9 @@ namespace palitra::detail {
  * unlock makes a FUTEX_WAKE for nobody. With eight callers on one CPU that was a third of the
  * system calls of a round trip. A thread blocks in one call at a time, so it sleeps on a word of
  * its own, and whoever ends its call wakes that word only: no herd, however many callers share
- * a runner, and no wake-up of one caller is seen by another.
+ * a runner, and no wake-up of one caller is seen by another. (Callers on the loop thread's CPU
+ * share their runner's word instead, a bit each, so that a drain wakes them together: see
+ * WakeBatch. A wake-up there is for the bits it names.)
  *
  * The words are static and never freed (a thread maps onto one by the order it first blocked
  * in), so that a wake made after its caller left, or after the thread ended, never touches freed

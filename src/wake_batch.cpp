@@ -6,10 +6,13 @@
 #include <palitra/detail/deadline.h>
 
 #include <csignal>
+#include <mutex>
+#include <vector>
 
 #if defined(__linux__)
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 #endif
 
 namespace palitra::detail {
@@ -17,6 +20,19 @@ namespace palitra::detail {
 namespace {
 
 thread_local WakeBatch *tlsBatch = nullptr;
+
+// A joinable std::thread must not be destroyed; one copied into a forked child cannot be joined
+// either (its thread exists only in the parent). Kept reachable, so no leak checker minds.
+void keepForever(std::thread &&thread) noexcept {
+    static std::mutex mutex;
+    static auto *const kept = new std::vector<std::thread>;
+    const std::lock_guard lock(mutex);
+    try {
+        kept->push_back(std::move(thread));
+    } catch (...) {
+        thread.detach(); // no memory left: the one other way out that does not terminate
+    }
+}
 
 } // namespace
 
@@ -26,9 +42,21 @@ HeldWakes::HeldWakes(CallerWakeWord &shared, WakeBatchCounters &counters) noexce
 HeldWakes::~HeldWakes() {
     m_stop.store(true, std::memory_order_release);
     m_keeperWake.wake();
-    if (m_keeper.joinable())
-        m_keeper.join();
+    if (m_keeper.joinable()) {
+        if (keeperRunsHere())
+            m_keeper.join();
+        else
+            keepForever(std::move(m_keeper));
+    }
     stopWatching();
+}
+
+bool HeldWakes::keeperRunsHere() const noexcept {
+#if defined(__linux__)
+    return m_keeperProcess == getpid(); // not in a child forked by one of the loop's callables
+#else
+    return true;
+#endif
 }
 
 bool HeldWakes::hold(std::uint32_t bits) noexcept {
@@ -66,7 +94,25 @@ void HeldWakes::requestWatch() noexcept {
         return;
     }
     try {
+#if defined(__linux__)
+        // Born with every signal blocked: a signal of the program's must never find a thread
+        // that runs none of its code, not even before the keeper's first instruction.
+        sigset_t all;
+        sigset_t loopMask;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &loopMask);
+        const auto restore = [&] { pthread_sigmask(SIG_SETMASK, &loopMask, nullptr); };
+        try {
+            m_keeper = std::thread([this] { keep(); });
+        } catch (...) {
+            restore();
+            throw;
+        }
+        restore();
+        m_keeperProcess = getpid();
+#else
         m_keeper = std::thread([this] { keep(); });
+#endif
     } catch (...) {
         // std::system_error or std::bad_alloc: with no thread to spare this loop holds nothing.
         m_keeperFailed = true;
@@ -75,10 +121,6 @@ void HeldWakes::requestWatch() noexcept {
 
 void HeldWakes::keep() noexcept {
 #if defined(__linux__)
-    // Signals are the program's: none may be delivered to a thread that runs none of its code.
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, nullptr);
     pthread_setname_np(pthread_self(), "palitra-wakes");
 #endif
     std::uint64_t lastHolds = 0;

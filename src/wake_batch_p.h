@@ -63,6 +63,8 @@ private:
     static constexpr std::uint64_t watching = std::uint64_t(1) << 32;
 
     void requestWatch() noexcept;
+    //! Whether the keeper thread exists in this process (not in a forked child).
+    bool keeperRunsHere() const noexcept;
     void keep() noexcept;
     //! Keeper: stops watching and makes what is held, in one step, so that nothing is held
     //! once nobody watches.
@@ -78,6 +80,7 @@ private:
     std::atomic<bool> m_stop{false};
     std::thread m_keeper;        // loop thread only: started by the first hold
     bool m_keeperFailed = false; // loop thread only: it could not be started; nothing is held
+    int m_keeperProcess = 0;     // the process that started the keeper (a pid)
 };
 
 /*!

@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: MIT
 // Callers that sleep on the loop thread's CPU: a drain holds their wake-ups to its end and makes
-// them together (docs/SEMANTICS.md#threads). Every call is still answered, and a held caller is
-// never kept waiting on the drain's later callables, even one that waits for that very caller.
-// The whole process runs on one CPU here, so every caller shares the loop thread's.
+// them together (docs/SEMANTICS.md#callers-on-the-loop-threads-cpu). Every call is still answered,
+// and a held caller is never kept waiting on the drain's later callables, even one that waits for
+// that very caller. The whole process runs on one CPU here, so every caller shares the loop
+// thread's.
 #include <palitra/detail/spin_stats.h>
 #include <palitra/palitra.h>
 
 #include "palitratest.h"
 
+#include <QDir>
 #include <QFile>
 #include <QTest>
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -23,6 +26,7 @@
 using namespace std::chrono_literals;
 using palitra::EventLoopThreadRunner;
 using palitra::test::JoiningThread;
+using palitra::test::threadsNamed;
 using palitra::test::Watchdog;
 
 namespace {
@@ -95,6 +99,25 @@ void waitUntilQueued(EventLoopThreadRunner &runner, std::int64_t count,
         std::this_thread::yield();
 }
 
+//! The blocked-signal masks (/proc's SigBlk, hex) of this process's threads named \a name.
+QList<QByteArray> blockedSignalsOfThreadsNamed(const QByteArray &name) {
+    QList<QByteArray> masks;
+    const QDir tasks(QStringLiteral("/proc/self/task"));
+    for (const QString &id : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        QFile comm(tasks.filePath(id + QStringLiteral("/comm")));
+        if (!comm.open(QIODevice::ReadOnly) || comm.readAll().trimmed() != name)
+            continue;
+        QFile status(tasks.filePath(id + QStringLiteral("/status")));
+        if (!status.open(QIODevice::ReadOnly))
+            continue;
+        for (const QByteArray &line : status.readAll().split('\n')) {
+            if (line.startsWith("SigBlk:"))
+                masks.append(line.mid(7).trimmed());
+        }
+    }
+    return masks;
+}
+
 } // namespace
 
 class tst_CallerWakeups : public QObject {
@@ -103,6 +126,7 @@ class tst_CallerWakeups : public QObject {
 private Q_SLOTS:
     void callersOnTheLoopsCpuAreAllAnswered();
     void aHeldCallerIsNotKeptByALaterCallableWaitingForIt();
+    void theKeeperTakesNoSignalAndEndsWithTheLoop();
 };
 
 // Eight callers on one CPU: their wake-ups are held to the end of each drain (the stats say
@@ -166,9 +190,16 @@ void tst_CallerWakeups::aHeldCallerIsNotKeptByALaterCallableWaitingForIt() {
         });
         xLocked.wait(false);
         waitUntilQueued(runner, 2, xTid); // the gate and X's call
+        // What Y's callable saw as it began, before it waited for X: X's wake-up held already,
+        // and nothing the keeper made yet.
+        std::atomic<std::uint64_t> heldAtY{0};
+        std::atomic<std::uint64_t> madeAtY{0};
+        const std::uint64_t heldBefore = palitra::detail::wakeBatchStats(runner).held;
         JoiningThread y([&] {
             yTid = gettid();
             yAnswer = runner.run([&]() -> QCoro::Task<int> {
+                heldAtY = palitra::detail::wakeBatchStats(runner).held;
+                madeAtY = palitra::detail::wakeBatchStats(runner).madeByKeeper;
                 const std::lock_guard lock(heldUntilReturn); // until X's run() has returned
                 co_return 2;
             });
@@ -182,9 +213,40 @@ void tst_CallerWakeups::aHeldCallerIsNotKeptByALaterCallableWaitingForIt() {
         QCOMPARE(xAnswer.load(), 1);
         QCOMPARE(yAnswer.load(), 2);
         QCOMPARE(runner.stats().completed, completedBefore + 3);
-        rescued = palitra::detail::wakeBatchStats(runner).madeByKeeper > madeBefore;
+        // X's wake-up was held when Y's callable began, and the keeper made one after that: X's,
+        // the only one held while Y's callable waited.
+        rescued = heldAtY.load() > heldBefore && madeAtY.load() == madeBefore &&
+                  palitra::detail::wakeBatchStats(runner).madeByKeeper > madeAtY.load();
     }
     QVERIFY2(rescued, "the drain never held X's wake-up: the case was not reached");
+}
+
+// The keeper runs no user code, so no signal of the program's may be delivered to it; and it is
+// the loop's, so it is gone once the runner has closed.
+void tst_CallerWakeups::theKeeperTakesNoSignalAndEndsWithTheLoop() {
+    const OneCpu pinned;
+    QVERIFY(pinned.isPinned());
+    const Watchdog watchdog(120s, "theKeeperTakesNoSignalAndEndsWithTheLoop");
+    QCOMPARE(threadsNamed("palitra-wakes"), 0);
+    {
+        EventLoopThreadRunner runner;
+        QCOMPARE(hammer(runner, 4, 200), 0); // its drains held wake-ups: the keeper is running
+        QVERIFY(palitra::detail::wakeBatchStats(runner).held > 0);
+        const QList<QByteArray> masks = blockedSignalsOfThreadsNamed("palitra-wakes");
+        QCOMPARE(masks.size(), 1);
+        bool ok = false;
+        const quint64 blocked = masks.first().toULongLong(&ok, 16);
+        QVERIFY2(ok, masks.first().constData());
+        for (const int signal : {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM,
+                                 SIGTERM, SIGCHLD, SIGWINCH}) {
+            QVERIFY2(blocked & (quint64(1) << (signal - 1)),
+                     qPrintable(QStringLiteral("signal %1 is not blocked in the keeper (SigBlk %2)")
+                                    .arg(signal)
+                                    .arg(QString::fromLatin1(masks.first()))));
+        }
+        runner.close();
+    }
+    QCOMPARE(threadsNamed("palitra-wakes"), 0); // joined before close() returned
 }
 
 QTEST_GUILESS_MAIN(tst_CallerWakeups)

@@ -540,8 +540,11 @@ void tst_RaceStress::initTestCase() {
 
 void tst_RaceStress::raceMix() {
     const long trackedBefore = Counted::live();
-    const std::string reproduce = "PALITRA_STRESS_SEED=" + std::to_string(m_config.seed) +
-                                  " PALITRA_STRESS_THREADS=" + std::to_string(m_config.threads);
+    const std::string reproduce =
+        "PALITRA_STRESS_SEED=" + std::to_string(m_config.seed) +
+        " PALITRA_STRESS_THREADS=" + std::to_string(m_config.threads) +
+        (palitra::test::envNumber("PALITRA_STRESS_ONE_CPU", 0) != 0 ? " PALITRA_STRESS_ONE_CPU=1"
+                                                                    : "");
     // The slots outlive the watchdog, whose thread reads them until it is joined.
     std::vector<Watchdog::Slot> slots(m_config.threads + 1);
     Watchdog watchdog(reproduce);

@@ -82,7 +82,8 @@ private:
  * promise from whichever thread won. The state is an atomic so that a spinning caller reads it
  * without the lock; it is only changed under the lock, so a waiter never misses a wake-up.
  * A blocked waiter sleeps on its thread's CallerWakeWord rather than a condition variable: a
- * plain futex costs a round trip one system call less.
+ * plain futex costs a round trip one system call less (or, on the loop thread's CPU, on its
+ * runner's shared word: see wait(Deadline, CallerWakeWord *)).
  */
 class PALITRA_EXPORT Completion {
 public:

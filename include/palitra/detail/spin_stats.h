@@ -32,7 +32,7 @@ PALITRA_EXPORT SpinStats idleSpinStats(EventLoopThreadRunner &runner) noexcept;
 //! For palitra's tests: what became of the wake-ups of a runner's callers that slept on its
 //! loop thread's CPU, which a drain holds to make them together at its end.
 struct WakeBatchStats {
-    std::uint64_t held = 0;         //!< wake-ups a drain held to its end
+    std::uint64_t held = 0;         //!< wake-ups a drain held (to its end, or the keeper's look)
     std::uint64_t madeByKeeper = 0; //!< times the keeper made wake-ups still held after a period
 };
 
