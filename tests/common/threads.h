@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Threads in tests: one that always joins, and ways to tell threads apart. Test code only.
+// Threads in tests: one that always joins, ways to tell threads apart, and running on one CPU.
+// Test code only.
 #pragma once
 
 #include <QByteArray>
@@ -12,6 +13,8 @@
 #include <chrono>
 #include <thread>
 #include <utility>
+
+#include <sched.h>
 
 namespace palitra::test {
 
@@ -37,6 +40,43 @@ public:
 
 private:
     std::thread m_thread;
+};
+
+/*!
+ * Runs this thread, and every thread it starts from then on (a runner's loop thread included),
+ * on the first CPU it may use, until destroyed; then this thread's affinity is restored (threads
+ * started meanwhile keep the one CPU). isPinned() says whether it worked.
+ */
+class OneCpu {
+public:
+    OneCpu() {
+        CPU_ZERO(&m_saved);
+        if (sched_getaffinity(0, sizeof m_saved, &m_saved) != 0)
+            return;
+        int first = 0;
+        while (first < CPU_SETSIZE && !CPU_ISSET(first, &m_saved))
+            ++first;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(first, &one);
+        m_pinned = first < CPU_SETSIZE && sched_setaffinity(0, sizeof one, &one) == 0;
+        m_cpu = first;
+    }
+    ~OneCpu() {
+        if (m_pinned)
+            sched_setaffinity(0, sizeof m_saved, &m_saved);
+    }
+    OneCpu(const OneCpu &) = delete;
+    OneCpu &operator=(const OneCpu &) = delete;
+
+    bool isPinned() const { return m_pinned; }
+    //! The CPU pinned to.
+    int cpu() const { return m_cpu; }
+
+private:
+    cpu_set_t m_saved;
+    bool m_pinned = false;
+    int m_cpu = -1;
 };
 
 //! A small integer unique to the OS thread that calls it (never reused, unlike pthread ids or

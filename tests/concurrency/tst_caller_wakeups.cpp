@@ -20,43 +20,16 @@
 #include <thread>
 #include <vector>
 
-#include <sched.h>
 #include <unistd.h>
 
 using namespace std::chrono_literals;
 using palitra::EventLoopThreadRunner;
 using palitra::test::JoiningThread;
+using palitra::test::OneCpu;
 using palitra::test::threadsNamed;
 using palitra::test::Watchdog;
 
 namespace {
-
-//! Runs this thread, and the threads it starts from then on, on its first allowed CPU.
-class OneCpu {
-public:
-    OneCpu() {
-        CPU_ZERO(&m_saved);
-        m_pinned = sched_getaffinity(0, sizeof m_saved, &m_saved) == 0;
-        int first = 0;
-        while (m_pinned && !CPU_ISSET(first, &m_saved))
-            ++first;
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(first, &one);
-        m_pinned = m_pinned && sched_setaffinity(0, sizeof one, &one) == 0;
-    }
-    ~OneCpu() {
-        if (m_pinned)
-            sched_setaffinity(0, sizeof m_saved, &m_saved);
-    }
-    OneCpu(const OneCpu &) = delete;
-    OneCpu &operator=(const OneCpu &) = delete;
-    bool isPinned() const { return m_pinned; }
-
-private:
-    cpu_set_t m_saved;
-    bool m_pinned = false;
-};
 
 QCoro::Task<int> echo(int value) {
     co_return value;

@@ -28,8 +28,6 @@
 #include <thread>
 #include <vector>
 
-#include <sched.h>
-
 #ifndef PALITRA_STRESS_DEFAULT_SECONDS
 #define PALITRA_STRESS_DEFAULT_SECONDS 20
 #endif
@@ -507,22 +505,15 @@ private Q_SLOTS:
 
 private:
     Config m_config;
+    std::unique_ptr<palitra::test::OneCpu> m_oneCpu; // PALITRA_STRESS_ONE_CPU
 };
 
 void tst_RaceStress::initTestCase() {
     if (palitra::test::envNumber("PALITRA_STRESS_ONE_CPU", 0) != 0) {
         // Before any runner or worker exists: every thread started from here on inherits it.
-        cpu_set_t allowed;
-        CPU_ZERO(&allowed);
-        QCOMPARE(sched_getaffinity(0, sizeof allowed, &allowed), 0);
-        int first = 0;
-        while (!CPU_ISSET(first, &allowed))
-            ++first;
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(first, &one);
-        QCOMPARE(sched_setaffinity(0, sizeof one, &one), 0);
-        qInfo("race stress: the whole process runs on CPU %d", first);
+        m_oneCpu = std::make_unique<palitra::test::OneCpu>();
+        QVERIFY(m_oneCpu->isPinned());
+        qInfo("race stress: the whole process runs on CPU %d", m_oneCpu->cpu());
     }
     m_config.threads = static_cast<unsigned>(palitra::test::envNumber("PALITRA_STRESS_THREADS", 8));
     const long long ops = palitra::test::envNumber("PALITRA_STRESS_OPS", 0);

@@ -1226,17 +1226,8 @@ void tst_Run::idleSpinOffOrOnOneCpuNeverSpins() {
     QCOMPARE(palitra::detail::idleSpinStats(quiet).blockedCold, 0u); // no decision made at all
 
     // A runner made while its process may use one CPU only never spins, on either side.
-    cpu_set_t saved;
-    CPU_ZERO(&saved);
-    QCOMPARE(sched_getaffinity(0, sizeof saved, &saved), 0);
-    int first = 0;
-    while (!CPU_ISSET(first, &saved))
-        ++first;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(first, &one);
-    QCOMPARE(sched_setaffinity(0, sizeof one, &one), 0);
-    const auto restore = qScopeGuard([&] { sched_setaffinity(0, sizeof saved, &saved); });
+    const palitra::test::OneCpu oneCpu;
+    QVERIFY(oneCpu.isPinned());
     EventLoopThreadRunner pinned;
     calls(pinned);
     QCOMPARE(palitra::detail::idleSpinStats(pinned).spins, 0u);
