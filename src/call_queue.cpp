@@ -125,9 +125,10 @@ Dispatched RunnerCore::enqueue(CallBase *call) {
     // caller on the loop's CPU then lets the drain wake it with the others (WakeBatch). A
     // caller alone gains nothing from it (its drain ends with its call), and one on another
     // CPU would only lose the time it could run meanwhile.
-    const int cpu = currentCpu();
-    const bool batchable =
-        m_waitingCount != 0 && cpu != -1 && cpu == m_loopCpu.load(std::memory_order_relaxed);
+    const bool batchable = m_waitingCount != 0 && [this] {
+        const int cpu = currentCpu(); // only asked when it matters: a caller alone never is
+        return cpu != -1 && cpu == m_loopCpu.load(std::memory_order_relaxed);
+    }();
     link(call);
     return {wasEmpty && !isLoopBusy(), batchable ? &m_sharedWake : nullptr};
 }

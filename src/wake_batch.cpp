@@ -34,6 +34,24 @@ void keepForever(std::thread &&thread) noexcept {
     }
 }
 
+// Every signal blocked on this thread for one scope; a thread started meanwhile is born so.
+class AllSignalsBlocked {
+public:
+#if defined(__linux__)
+    AllSignalsBlocked() noexcept {
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &m_saved);
+    }
+    ~AllSignalsBlocked() {
+        pthread_sigmask(SIG_SETMASK, &m_saved, nullptr);
+    }
+
+private:
+    sigset_t m_saved;
+#endif
+};
+
 } // namespace
 
 HeldWakes::HeldWakes(CallerWakeWord &shared, WakeBatchCounters &counters) noexcept
@@ -73,16 +91,21 @@ bool HeldWakes::hold(std::uint32_t bits) noexcept {
 }
 
 void HeldWakes::makeHeld() noexcept {
-    const auto held =
-        static_cast<std::uint32_t>(m_state.fetch_and(watching, std::memory_order_acq_rel));
-    if (held)
-        m_word.wake(held);
+    makeHeldKeeping(watching, nullptr);
 }
 
 void HeldWakes::stopWatching() noexcept {
-    const auto held = static_cast<std::uint32_t>(m_state.exchange(0, std::memory_order_acq_rel));
-    if (held)
-        m_word.wake(held);
+    makeHeldKeeping(0, nullptr);
+}
+
+void HeldWakes::makeHeldKeeping(std::uint64_t keep, std::atomic<std::uint64_t> *count) noexcept {
+    const auto held =
+        static_cast<std::uint32_t>(m_state.fetch_and(keep, std::memory_order_acq_rel));
+    if (!held)
+        return;
+    if (count) // counted first: the woken caller may run before this thread does again
+        count->fetch_add(1, std::memory_order_relaxed);
+    m_word.wake(held);
 }
 
 void HeldWakes::requestWatch() noexcept {
@@ -94,29 +117,18 @@ void HeldWakes::requestWatch() noexcept {
         return;
     }
     try {
-#if defined(__linux__)
         // Born with every signal blocked: a signal of the program's must never find a thread
         // that runs none of its code, not even before the keeper's first instruction.
-        sigset_t all;
-        sigset_t loopMask;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &loopMask);
-        const auto restore = [&] { pthread_sigmask(SIG_SETMASK, &loopMask, nullptr); };
-        try {
-            m_keeper = std::thread([this] { keep(); });
-        } catch (...) {
-            restore();
-            throw;
-        }
-        restore();
-        m_keeperProcess = getpid();
-#else
+        [[maybe_unused]] const AllSignalsBlocked blocked;
         m_keeper = std::thread([this] { keep(); });
-#endif
     } catch (...) {
         // std::system_error or std::bad_alloc: with no thread to spare this loop holds nothing.
         m_keeperFailed = true;
+        return;
     }
+#if defined(__linux__)
+    m_keeperProcess = getpid();
+#endif
 }
 
 void HeldWakes::keep() noexcept {
@@ -143,13 +155,7 @@ void HeldWakes::keep() noexcept {
         m_keeperWake.sleep(seen, Clock::now() + keeperPeriod);
         // Whatever a drain still holds after a period: made now (at worst a drain's batch is
         // split in two, once a period).
-        const auto held =
-            static_cast<std::uint32_t>(m_state.fetch_and(watching, std::memory_order_acq_rel));
-        if (held) {
-            // Counted first: the woken caller may run before this thread does again.
-            m_counters.madeByKeeper.fetch_add(1, std::memory_order_relaxed);
-            m_word.wake(held);
-        }
+        makeHeldKeeping(watching, &m_counters.madeByKeeper);
         const std::uint64_t holds = m_counters.held.load(std::memory_order_relaxed);
         if (holds != lastHolds) {
             lastHolds = holds;

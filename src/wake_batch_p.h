@@ -69,6 +69,9 @@ private:
     //! Keeper: stops watching and makes what is held, in one step, so that nothing is held
     //! once nobody watches.
     void stopWatching() noexcept;
+    //! Makes what is held, keeping of the state only \a keep's bits; counts a wake-up made in
+    //! \a count (if not null).
+    void makeHeldKeeping(std::uint64_t keep, std::atomic<std::uint64_t> *count) noexcept;
 
     CallerWakeWord &m_word;
     // The held wake-ups' bits (the low 32) and whether the keeper watches: one word, so that a
