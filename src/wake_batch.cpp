@@ -127,14 +127,14 @@ void HeldWakes::requestWatch() noexcept {
         return;
     }
 #if defined(__linux__)
+    // Named here, before any caller of this drain is woken: a new thread starts with its
+    // creator's name, and for a moment the loop thread would seem to have a twin.
+    pthread_setname_np(m_keeper.native_handle(), "palitra-wakes");
     m_keeperProcess = getpid();
 #endif
 }
 
 void HeldWakes::keep() noexcept {
-#if defined(__linux__)
-    pthread_setname_np(pthread_self(), "palitra-wakes");
-#endif
     std::uint64_t lastHolds = 0;
     int quietPolls = 0;
     for (;;) {
