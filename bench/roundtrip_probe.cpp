@@ -8,7 +8,8 @@
 //     roundtrip_probe gather1000 <gathers>      (1000 trivial coroutines per gather)
 //     roundtrip_probe timers1000 <gathers>      (1000 coroutines awaiting palitra::sleepFor(1ms))
 //     roundtrip_probe contention<T> <calls>     (T caller threads on one runner, <calls> each;
-//                                                prints the aggregate rate too)
+//                                                prints the aggregate rate and CPU time too)
+//     roundtrip_probe floorcontention<T> <calls> (the same through the mutex+condvar floor)
 #include <palitra/palitra.h>
 
 #include <palitra/detail/spin_stats.h>
@@ -32,6 +33,7 @@
 #include <ctime>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -58,7 +60,8 @@ struct Floor {
                 return;
             answered = seen = asked;
             lock.unlock();
-            response.notify_one();
+            // All: in the contention mode several callers wait; with one it costs the same.
+            response.notify_all();
             lock.lock();
         }
     }};
@@ -76,7 +79,7 @@ struct Floor {
         lock.unlock();
         request.notify_one();
         lock.lock();
-        response.wait(lock, [&] { return answered == mine; });
+        response.wait(lock, [&] { return answered >= mine; });
         return 42;
     }
 };
@@ -85,6 +88,43 @@ long contextSwitches() {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     return usage.ru_nvcsw + usage.ru_nivcsw;
+}
+
+//! The process's user and system CPU time so far, in microseconds.
+std::pair<double, double> cpuTimes() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    const auto us = [](const timeval &t) { return t.tv_sec * 1e6 + static_cast<double>(t.tv_usec); };
+    return {us(usage.ru_utime), us(usage.ru_stime)};
+}
+
+//! \a threads callers making \a calls round trips each through \a call; prints the aggregate
+//! rate and the CPU time per call, and returns the checksum.
+template<typename Call>
+long contend(const char *row, int threads, long calls, long &switches, Call call) {
+    std::vector<std::thread> callers;
+    std::atomic<long> total{0};
+    switches = contextSwitches();
+    const auto [user, system] = cpuTimes();
+    const auto start = std::chrono::steady_clock::now();
+    for (int t = 0; t < threads; ++t) {
+        callers.emplace_back([&] {
+            long mine = 0;
+            for (long i = 0; i < calls; ++i)
+                mine += call();
+            total += mine;
+        });
+    }
+    for (auto &caller : callers)
+        caller.join();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    switches = contextSwitches() - switches;
+    const auto [userAfter, systemAfter] = cpuTimes();
+    const double all = static_cast<double>(calls) * threads;
+    std::printf("%s, %d threads: %.0f calls/s; per call %.2f us user, %.2f us system\n", row,
+                threads, all / seconds, (userAfter - user) / all, (systemAfter - system) / all);
+    return total;
 }
 
 } // namespace
@@ -126,33 +166,22 @@ int main(int argc, char **argv) {
         const int threads = std::max(1, std::atoi(argv[1] + 10));
         palitra::EventLoopThreadRunner runner;
         runner.run([] { return trivialTask(); });
-        std::vector<std::thread> callers;
-        std::atomic<long> total{0};
-        switches = contextSwitches();
-        const auto start = std::chrono::steady_clock::now();
-        for (int t = 0; t < threads; ++t) {
-            callers.emplace_back([&] {
-                long mine = 0;
-                for (long i = 0; i < calls; ++i)
-                    mine += runner.run([] { return trivialTask(); });
-                total += mine;
-            });
-        }
-        for (auto &caller : callers)
-            caller.join();
-        const double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        switches = contextSwitches() - switches;
-        sum = total;
+        sum = contend("palitra", threads, calls, switches,
+                      [&] { return runner.run([] { return trivialTask(); }); });
         const auto spin = palitra::detail::spinStats(runner);
-        std::printf("%d threads: %.0f calls/s; spun %llu (caught %llu), blocked at once %llu "
-                    "(cold) + %llu (loop busy) + %llu (others spinning)\n",
-                    threads, static_cast<double>(calls) * threads / seconds,
+        std::printf("spun %llu (caught %llu), blocked at once %llu (cold) + %llu (loop busy) + "
+                    "%llu (others spinning)\n",
                     static_cast<unsigned long long>(spin.spins),
                     static_cast<unsigned long long>(spin.caught),
                     static_cast<unsigned long long>(spin.blockedCold),
                     static_cast<unsigned long long>(spin.blockedBusy),
                     static_cast<unsigned long long>(spin.blockedCrowded));
+        calls *= threads;
+    } else if (std::strncmp(argv[1], "floorcontention", 15) == 0) {
+        const int threads = std::max(1, std::atoi(argv[1] + 15));
+        Floor floor;
+        floor.call();
+        sum = contend("floor", threads, calls, switches, [&] { return floor.call(); });
         calls *= threads;
     } else if (std::strcmp(argv[1], "gather1000") == 0 || std::strcmp(argv[1], "timers1000") == 0) {
         palitra::EventLoopThreadRunner runner;

@@ -5,11 +5,12 @@
 #include "call_links_p.h"
 #include "runner_core_p.h"
 
+#include <mutex>
 #include <new>
 
 namespace palitra::detail {
 
-CallBase::CallBase(bool hasBlockedCaller) : m_hasBlockedCaller(hasBlockedCaller) {
+CallBase::CallBase(bool hasBlockedCaller) noexcept : m_hasBlockedCaller(hasBlockedCaller) {
     static_assert(sizeof(CallLinks) <= sizeof(m_linksStorage) &&
                       alignof(CallLinks) <= linksAlignment,
                   "CallBase's storage for the runner's links is too small: growing it changes the "
@@ -19,6 +20,34 @@ CallBase::CallBase(bool hasBlockedCaller) : m_hasBlockedCaller(hasBlockedCaller)
 
 CallBase::~CallBase() {
     CallLinks::of(*this).~CallLinks();
+}
+
+void CallBase::requestStop() noexcept {
+    {
+        const std::lock_guard lock(m_stopMutex);
+        m_stopRequested = true;
+        if (!m_stop.stop_possible())
+            return; // no token yet: the first one is made stopped
+    }
+    // Without the lock: the callbacks are user code, and may ask for the token. The source is
+    // never assigned again once it has a state, so reading it here is safe.
+    m_stop.request_stop();
+}
+
+std::stop_token CallBase::stopToken() const noexcept {
+    const std::lock_guard lock(m_stopMutex);
+    if (!m_stop.stop_possible()) {
+        try {
+            m_stop = std::stop_source();
+        } catch (const std::bad_alloc &) {
+            // Out of memory: a token that can never be stopped. The coroutine then runs to its
+            // own end; a timeout or close still releases its caller.
+            return {};
+        }
+        if (m_stopRequested)
+            m_stop.request_stop(); // a new state has no callbacks: nothing runs under the lock
+    }
+    return m_stop.get_token();
 }
 
 RunnerCore *CallBase::core() const noexcept {

@@ -59,6 +59,8 @@ private Q_SLOTS:
     void tokenOutsideCallable();
     void eachCallHasItsOwnToken();
     void siblingFailureRequestsStop();
+    void siblingFailureBeforeStartIsSeenAtOnce();
+    void timeoutBeforeTokenIsTakenIsSeenLater();
 
     // sleepFor(): wakes early on stop
     void sleepFor_data();
@@ -174,6 +176,57 @@ void tst_Stop::siblingFailureRequestsStop() {
     QVERIFY(siblingPossible);
     QTRY_VERIFY_WITH_TIMEOUT(siblingSleptFully != -1, 10000);
     QCOMPARE(siblingSleptFully.load(), 0); // woken by the stop request, not by its 30 s
+}
+
+void tst_Stop::siblingFailureBeforeStartIsSeenAtOnce() {
+    // The first coroutine fails before the second one has started, so the stop is requested
+    // before anything has asked for the call's token: the second one's first look must see it.
+    EventLoopThreadRunner runner;
+    std::atomic<int> requestedAtStart{-1};
+    auto failsAtOnce = []() -> QCoro::Task<int> {
+        throw std::runtime_error("failed before suspending");
+        co_return 0;
+    };
+    auto looksAtItsToken = [&] {
+        const std::stop_token stop = palitra::currentStopToken();
+        requestedAtStart = stop.stop_possible() && stop.stop_requested() ? 1 : 0;
+        return fortyTwo();
+    };
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, runner.gather(failsAtOnce, looksAtItsToken));
+    QCOMPARE(requestedAtStart.load(), 1);
+}
+
+void tst_Stop::timeoutBeforeTokenIsTakenIsSeenLater() {
+    // A coroutine that keeps its CallContext but asks for the token only after its caller has
+    // timed out gets a token that is already stopped, with a stop callback run at once.
+    EventLoopThreadRunner runner;
+    palitra::test::startLoop(runner);
+    Gate gate;
+    std::atomic<int> invoked{0};
+    std::atomic<int> resumed{0};
+    std::atomic<int> sawStopped{0};
+    std::atomic<int> callbackRan{0};
+    QVERIFY(palitra::test::timeOutAfterInvoking(50ms, [&](auto timeout) {
+        runner.run(
+            [&]() -> QCoro::Task<> {
+                const palitra::CallContext call = palitra::currentCall();
+                ++invoked;
+                co_await palitra::awaitSignal(&gate, &Gate::opened); // deaf to the stop
+                const std::stop_token stop = call.stopToken();
+                if (stop.stop_requested())
+                    ++sawStopped;
+                const std::stop_callback onStop(stop, [&] { ++callbackRan; });
+                ++resumed;
+            },
+            timeout);
+    }));
+    QTRY_VERIFY(gate.hasListener());
+    // Queued to the loop thread, where the awaiting coroutines resume.
+    QMetaObject::invokeMethod(runner.context(), [&] { gate.open(); });
+    QTRY_VERIFY_WITH_TIMEOUT(resumed == invoked, 10000);
+    QVERIFY(resumed > 0);
+    QCOMPARE(sawStopped.load(), resumed.load()); // every attempt ended in TimeoutError
+    QCOMPARE(callbackRan.load(), resumed.load());
 }
 
 // sleepFor() -----------------------------------------------------------------------------

@@ -62,9 +62,12 @@ public:
     bool hasEnded() const noexcept { return !m_completion.isPending(); }
     //! A thread blocks on this call (run, gather), as opposed to a QFuture (submit).
     bool hasBlockedCaller() const noexcept { return m_hasBlockedCaller; }
-    void requestStop() noexcept { m_stop.request_stop(); }
-    //! The call's stop token (palitra::currentStopToken(), CallContext::stopToken()).
-    std::stop_token stopToken() const noexcept { return m_stop.get_token(); }
+    //! Asks the call's coroutines to stop: the stop callbacks registered on its token run here,
+    //! and a token taken later is already stopped. Any thread; a second request does nothing.
+    void requestStop() noexcept;
+    //! The call's stop token (palitra::currentStopToken(), CallContext::stopToken()). Any
+    //! thread; every token of one call shares one stop state.
+    std::stop_token stopToken() const noexcept;
     //! The runner the call was dispatched to (null until then).
     RunnerCore *core() const noexcept;
     //! Drops the loop's reference once the call is over on the loop side (all its coroutines
@@ -76,8 +79,7 @@ public:
 
 protected:
     //! Two references: the waiter's and the loop's.
-    // Not noexcept: the stop source allocates its state.
-    explicit CallBase(bool hasBlockedCaller = true);
+    explicit CallBase(bool hasBlockedCaller = true) noexcept;
     virtual ~CallBase();
 
     //! Loop thread, before invoking anything: claims the call for starting. False if it has
@@ -91,7 +93,12 @@ protected:
 private:
     std::atomic<int> m_refs{2};
     Completion m_completion;
-    std::stop_source m_stop;
+    // The stop state is made by the first stopToken(), not here: most calls never ask for one,
+    // and making it is an allocation per call (a tenth of a round trip's user-space work). A
+    // stop requested before then is remembered, and the state is made already stopped.
+    mutable CompactMutex m_stopMutex;
+    mutable std::stop_source m_stop{std::nostopstate}; // under m_stopMutex until it has a state
+    bool m_stopRequested = false;                      // under m_stopMutex
     const bool m_hasBlockedCaller;
     // The runner's CallLinks live here. Only the size is fixed by this header (the library
     // checks that its links fit); the layout is the library's own.
