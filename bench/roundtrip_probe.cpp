@@ -94,7 +94,9 @@ long contextSwitches() {
 std::pair<double, double> cpuTimes() {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
-    const auto us = [](const timeval &t) { return t.tv_sec * 1e6 + static_cast<double>(t.tv_usec); };
+    const auto us = [](const timeval &t) {
+        return t.tv_sec * 1e6 + static_cast<double>(t.tv_usec);
+    };
     return {us(usage.ru_utime), us(usage.ru_stime)};
 }
 
