@@ -22,6 +22,18 @@ CallBase::~CallBase() {
     CallLinks::of(*this).~CallLinks();
 }
 
+namespace {
+
+// Made with the library, so that it exists when memory has run out (see stopToken()), and never
+// destroyed, since a loop thread may still ask for it while the process exits.
+const std::stop_source *const alreadyStopped = [] {
+    auto *source = new std::stop_source;
+    source->request_stop();
+    return source;
+}();
+
+} // namespace
+
 void CallBase::requestStop() noexcept {
     {
         const std::lock_guard lock(m_stopMutex);
@@ -40,9 +52,11 @@ std::stop_token CallBase::stopToken() const noexcept {
         try {
             m_stop = std::stop_source();
         } catch (const std::bad_alloc &) {
-            // Out of memory: a token that can never be stopped. The coroutine then runs to its
-            // own end; a timeout or close still releases its caller.
-            return {};
+            // Out of memory. A stop already requested must not be lost: the token of a state
+            // made stopped at start-up says so. Otherwise a token that can never be stopped:
+            // the coroutine then runs to its own end, and a timeout or close still releases its
+            // caller.
+            return m_stopRequested ? alreadyStopped->get_token() : std::stop_token{};
         }
         if (m_stopRequested)
             m_stop.request_stop(); // a new state has no callbacks: nothing runs under the lock

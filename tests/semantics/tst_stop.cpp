@@ -181,8 +181,10 @@ void tst_Stop::siblingFailureRequestsStop() {
 void tst_Stop::siblingFailureBeforeStartIsSeenAtOnce() {
     // The first coroutine fails before the second one has started, so the stop is requested
     // before anything has asked for the call's token: the second one's first look must see it.
-    EventLoopThreadRunner runner;
+    // Declared before the runner: the caller may return (its gather failed) before the second
+    // coroutine has started, so the loop may still write it until the runner is gone.
     std::atomic<int> requestedAtStart{-1};
+    EventLoopThreadRunner runner;
     auto failsAtOnce = []() -> QCoro::Task<int> {
         throw std::runtime_error("failed before suspending");
         co_return 0;
@@ -193,19 +195,20 @@ void tst_Stop::siblingFailureBeforeStartIsSeenAtOnce() {
         return fortyTwo();
     };
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, runner.gather(failsAtOnce, looksAtItsToken));
+    QTRY_VERIFY_WITH_TIMEOUT(requestedAtStart != -1, 10000);
     QCOMPARE(requestedAtStart.load(), 1);
 }
 
 void tst_Stop::timeoutBeforeTokenIsTakenIsSeenLater() {
     // A coroutine that keeps its CallContext but asks for the token only after its caller has
     // timed out gets a token that is already stopped, with a stop callback run at once.
-    EventLoopThreadRunner runner;
-    palitra::test::startLoop(runner);
-    Gate gate;
-    std::atomic<int> invoked{0};
+    std::atomic<int> invoked{0}; // before the runner, which may outlive a failed check
     std::atomic<int> resumed{0};
     std::atomic<int> sawStopped{0};
     std::atomic<int> callbackRan{0};
+    Gate gate;
+    EventLoopThreadRunner runner;
+    palitra::test::startLoop(runner);
     QVERIFY(palitra::test::timeOutAfterInvoking(50ms, [&](auto timeout) {
         runner.run(
             [&]() -> QCoro::Task<> {

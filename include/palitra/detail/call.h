@@ -66,7 +66,8 @@ public:
     //! and a token taken later is already stopped. Any thread; a second request does nothing.
     void requestStop() noexcept;
     //! The call's stop token (palitra::currentStopToken(), CallContext::stopToken()). Any
-    //! thread; every token of one call shares one stop state.
+    //! thread; every token of one call shares one stop state (when memory runs out before the
+    //! first, the token may never stop, unless the stop was requested already).
     std::stop_token stopToken() const noexcept;
     //! The runner the call was dispatched to (null until then).
     RunnerCore *core() const noexcept;
