@@ -24,13 +24,20 @@ CallBase::~CallBase() {
 
 namespace {
 
-// Made with the library, so that it exists when memory has run out (see stopToken()), and never
-// destroyed, since a loop thread may still ask for it while the process exits.
-const std::stop_source *const alreadyStopped = [] {
-    auto *source = new std::stop_source;
-    source->request_stop();
-    return source;
-}();
+// The one state behind every call whose stop was requested before anything asked for its token:
+// stopped from the start, so such a call needs no state of its own. Never destroyed, since a loop
+// thread may still ask for it while the process exits.
+std::stop_token stoppedToken() noexcept {
+    static const std::stop_source *const stopped = [] {
+        auto *source = new std::stop_source;
+        source->request_stop();
+        return source;
+    }();
+    return stopped->get_token();
+}
+
+// Made as the library loads, so that handing it out later never allocates.
+[[maybe_unused]] const bool stoppedTokenMade = stoppedToken().stop_requested();
 
 } // namespace
 
@@ -39,7 +46,7 @@ void CallBase::requestStop() noexcept {
         const std::lock_guard lock(m_stopMutex);
         m_stopRequested = true;
         if (!m_stop.stop_possible())
-            return; // no token yet: the first one is made stopped
+            return; // no token yet: every one handed out from now on is stopped
     }
     // Without the lock: the callbacks are user code, and may ask for the token. The source is
     // never assigned again once it has a state, so reading it here is safe.
@@ -49,17 +56,15 @@ void CallBase::requestStop() noexcept {
 std::stop_token CallBase::stopToken() const noexcept {
     const std::lock_guard lock(m_stopMutex);
     if (!m_stop.stop_possible()) {
+        if (m_stopRequested)
+            return stoppedToken(); // requested before the first token: nothing left to signal
         try {
             m_stop = std::stop_source();
         } catch (const std::bad_alloc &) {
-            // Out of memory. A stop already requested must not be lost: the token of a state
-            // made stopped at start-up says so. Otherwise a token that can never be stopped:
-            // the coroutine then runs to its own end, and a timeout or close still releases its
-            // caller.
-            return m_stopRequested ? alreadyStopped->get_token() : std::stop_token{};
+            // Out of memory: a token that can never be stopped. The coroutine then runs to its
+            // own end; a timeout or close still releases its caller.
+            return {};
         }
-        if (m_stopRequested)
-            m_stop.request_stop(); // a new state has no callbacks: nothing runs under the lock
     }
     return m_stop.get_token();
 }

@@ -67,7 +67,7 @@ public:
     void requestStop() noexcept;
     //! The call's stop token (palitra::currentStopToken(), CallContext::stopToken()). Any
     //! thread; every token of one call shares one stop state (when memory runs out before the
-    //! first, the token may never stop, unless the stop was requested already).
+    //! first, before any stop request, the token may never stop).
     std::stop_token stopToken() const noexcept;
     //! The runner the call was dispatched to (null until then).
     RunnerCore *core() const noexcept;
@@ -96,7 +96,8 @@ private:
     Completion m_completion;
     // The stop state is made by the first stopToken(), not here: most calls never ask for one,
     // and making it is an allocation per call (a tenth of a round trip's user-space work). A
-    // stop requested before then is remembered, and the state is made already stopped.
+    // stop requested before then is remembered, and the call's tokens are then those of one
+    // state shared by all such calls and stopped from the start.
     mutable CompactMutex m_stopMutex;
     mutable std::stop_source m_stop{std::nostopstate}; // under m_stopMutex until it has a state
     bool m_stopRequested = false;                      // under m_stopMutex
